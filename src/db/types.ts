@@ -9,7 +9,7 @@ export interface WorkspacesTable {
   id: string;
   name: string;
   settings: Generated<Json>;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface ApiTokensTable {
@@ -19,7 +19,7 @@ export interface ApiTokensTable {
   role: string | null;
   description: string | null;
   token_hash: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   expires_at: Timestamp | null;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
@@ -33,8 +33,8 @@ export interface UsersTable {
   active: Generated<boolean>;
   resource: Json;
   version: Generated<number>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface GroupsTable {
@@ -44,15 +44,15 @@ export interface GroupsTable {
   external_id: string | null;
   resource: Json;
   version: Generated<number>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface GroupMembersTable {
   group_id: string;
   user_id: string;
   workspace_id: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface Database {
@@ -61,6 +61,8 @@ export interface Database {
   users: UsersTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
+  audit_events: AuditEventsTable;
+  audit_chain_heads: AuditChainHeadsTable;
 }
 
 export type Workspace = Selectable<WorkspacesTable>;
@@ -71,3 +73,34 @@ export type UserUpdate = Updateable<UsersTable>;
 export type GroupRow = Selectable<GroupsTable>;
 export type NewGroupRow = Insertable<GroupsTable>;
 export type GroupUpdate = Updateable<GroupsTable>;
+
+// Audit trail (migrations/2026112102_audit.ts). Written only by src/repositories/audit.repository.ts.
+export interface AuditEventsTable {
+  id: string;
+  workspace_id: string;
+  seq: number;
+  occurred_at: Timestamp;
+  actor_type: 'scim' | 'admin' | 'system' | 'cli';
+  actor_id: string;
+  actor_display: string | null;
+  request_id: string | null;
+  event_type: string;
+  target_type: 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy';
+  target_id: string;
+  data: Json;
+  cause_id: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainHeadsTable {
+  workspace_id: string;
+  seq: Generated<number>;
+  hash: Generated<string>;
+  occurred_at: Timestamp | null;
+  anchor_seq: Generated<number>;
+  anchor_hash: Generated<string>;
+}
+
+export type AuditEventRow = Selectable<AuditEventsTable>;
+export type AuditChainHeadRow = Selectable<AuditChainHeadsTable>;

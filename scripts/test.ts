@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { prepareTemplates, type TestDialect } from '../test/helpers/db.js';
+import { startCluster, type Cluster } from '../test/helpers/postgres-cluster.js';
+
+// `npm test`: the whole tap suite on the embedded PGlite and on a real PostgreSQL server.
+// The server is DATABASE_URL (or TEST_DATABASE_URL) when given, else a throwaway cluster started
+// here and stopped at the end. Ends with the line "N passed, N failed".
+
+interface Totals {
+  pass: number;
+  fail: number;
+  skip: number;
+}
+
+function runTap(dialect: TestDialect, env: NodeJS.ProcessEnv, args: string[]): Promise<Totals & { code: number }> {
+  return new Promise((resolve) => {
+    const child = spawn('npx', ['tap', '--reporter=tap', ...args], { env: { ...env, TEST_DB: dialect }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const totals: Totals = { pass: 0, fail: 0, skip: 0 };
+    let buffer = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      buffer += chunk.toString();
+    });
+    child.on('close', (code) => {
+      // tap's last summary comment, e.g. "# { total: 12, pass: 11, fail: 1, skip: 0 }".
+      const summary = [...buffer.matchAll(/^# \{ total: \d+(.*)\}$/gm)].pop()?.[1] ?? '';
+      for (const key of ['pass', 'fail', 'skip'] as const) {
+        totals[key] = Number(new RegExp(`${key}: (\\d+)`).exec(summary)?.[1] ?? 0);
+      }
+      if (code !== 0 && totals.fail === 0) totals.fail = 1; // a crash with no failing assertion still fails
+      resolve({ ...totals, code: code ?? 1 });
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const only = process.env.TEST_DB as TestDialect | undefined;
+  const dialects: TestDialect[] = only === 'pglite' || only === 'postgres' ? [only] : ['pglite', 'postgres'];
+  let cluster: Cluster | undefined;
+  const totals: Totals = { pass: 0, fail: 0, skip: 0 };
+  try {
+    for (const dialect of dialects) {
+      const env: NodeJS.ProcessEnv = { ...process.env };
+      if (dialect === 'postgres') {
+        let url = env.TEST_DATABASE_URL || env.DATABASE_URL;
+        if (!url) {
+          cluster = await startCluster();
+          url = cluster.url;
+          console.log(`# started PostgreSQL for the tests at ${url.replace(/\/\/[^@]*@/, '//')}`);
+        }
+        env.TEST_DATABASE_URL = url;
+        process.env.TEST_DATABASE_URL = url;
+      }
+      delete env.DATABASE_URL; // the app under test gets its database from the harness, never from here
+      console.log(`# ---- test suite on ${dialect} ----`);
+      await prepareTemplates(dialect);
+      const result = await runTap(dialect, env, args);
+      totals.pass += result.pass;
+      totals.fail += result.fail;
+      totals.skip += result.skip;
+      console.log(`# ${dialect}: ${result.pass} passed, ${result.fail} failed`);
+    }
+  } finally {
+    cluster?.stop();
+  }
+  console.log(`${totals.pass} passed, ${totals.fail} failed${totals.skip ? `, ${totals.skip} skipped` : ''}`);
+  return totals.fail === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  },
+);

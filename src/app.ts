@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import sensible from '@fastify/sensible';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config/index.js';
+import type { DbHandle } from './db/index.js';
+import databasePlugin from './plugins/database.js';
+import openapiPlugin from './plugins/openapi.js';
+import healthRoutes from './routes/health.js';
+import scimRoutes, { SCIM_PREFIX } from './routes/scim/index.js';
+
+export interface AppDependencies {
+  /** An open, migrated database (tests); otherwise the app opens one from config. */
+  database?: DbHandle;
+}
+
+/** Builds the whole service; tests and production use this same factory. */
+export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Bearer tokens and cookies must never reach the logs.
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+    },
+    bodyLimit: config.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Entra encodes spaces in filters as '+'; the query parser decodes them.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+
+  await app.register(sensible);
+  await app.register(databasePlugin, { config, database: deps.database });
+  await app.register(openapiPlugin);
+  await app.register(healthRoutes);
+  await app.register(scimRoutes, { prefix: SCIM_PREFIX, config });
+  return app;
+}

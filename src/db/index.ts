@@ -1,0 +1,60 @@
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config/index.js';
+import type { Database } from './types.js';
+
+export type Db = Kysely<Database>;
+/** What repository functions take first: the database or an open transaction. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+export type { Database };
+
+// Return bigint columns (count(*), sequences) as numbers; counts never exceed 2^53 here.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export interface DbHandle {
+  db: Db;
+  dialect: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+/** PostgreSQL through `pg` when DATABASE_URL is set, otherwise the embedded PGlite in dataDir. */
+export async function createDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<DbHandle> {
+  if (config.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', close: () => db.destroy() };
+  }
+  const pglite = await openPglite(config.dataDir);
+  return fromPglite(pglite);
+}
+
+export function fromPglite(pglite: PGlite): DbHandle {
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  return { db, dialect: 'pglite', close: () => db.destroy() };
+}
+
+/**
+ * PGlite is a single-process database: two processes opening the same directory corrupt it.
+ * A lock file next to the data makes a second process (the CLI while the server runs) fail
+ * with a clear message instead.
+ */
+async function openPglite(dataDir: string): Promise<PGlite> {
+  const { acquireDataDirLock } = await import('./pglite-lock.js');
+  const release = await acquireDataDirLock(dataDir);
+  try {
+    const pglite = await PGlite.create(dataDir, { parsers: { 20: (v: string) => Number(v) } });
+    const close = pglite.close.bind(pglite);
+    pglite.close = async () => {
+      try {
+        await close();
+      } finally {
+        release();
+      }
+    };
+    return pglite;
+  } catch (error) {
+    release();
+    throw error;
+  }
+}

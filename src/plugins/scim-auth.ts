@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from '../config/index.js';
+import { ScimError } from '../scim/errors.js';
+import type { ScimContext } from '../services/context.js';
+import { authenticateScimToken } from '../services/tokens.service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the SCIM scope's onRequest hook once the bearer token is verified. */
+    scim: ScimContext;
+  }
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}
+
+function baseUrl(config: Config, request: FastifyRequest, prefix: string): string {
+  return `${config.publicUrl ?? `${request.protocol}://${request.host}`}${prefix}`;
+}
+
+/**
+ * Authenticates SCIM clients by their workspace-bound bearer token (an onRequest hook on the SCIM
+ * scope). Missing, unknown, revoked and expired tokens all get the same 401.
+ */
+export function installScimAuth(app: FastifyInstance, config: Config, prefix: string): void {
+  app.decorateRequest('scim', null as unknown as ScimContext);
+  app.addHook('onRequest', async (request) => {
+    const secret = bearerToken(request);
+    if (!secret) throw ScimError.status(401, 'Authorization: Bearer <token> is required');
+    const token = await authenticateScimToken(app.db, secret);
+    if (!token) throw ScimError.status(401, 'The bearer token is not valid for this service (unknown, revoked or expired)');
+    request.scim = {
+      db: app.db,
+      workspaceId: token.workspaceId,
+      baseUrl: baseUrl(config, request, prefix),
+      audit: { workspaceId: token.workspaceId, actor: { type: 'scim', id: token.tokenId }, requestId: request.id },
+      maxResults: config.maxResults,
+      maxInlineMembers: config.maxInlineMembers,
+    };
+  });
+}

@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../../config/index.js';
+import { installScimAuth } from '../../plugins/scim-auth.js';
+import { installScimErrorHandling, SCIM_CONTENT_TYPE } from '../../plugins/scim-errors.js';
+import discoveryRoutes from './discovery.routes.js';
+import groupsRoutes from './groups.routes.js';
+import usersRoutes from './users.routes.js';
+
+export const SCIM_PREFIX = '/scim/v2';
+
+/**
+ * The SCIM scope: its own content type, error format and bearer-token authentication, none of
+ * which leak into the admin API registered beside it.
+ */
+const scimRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  // RFC 7644 §3.1: clients send application/scim+json; Okta sometimes sends application/json,
+  // which Fastify already parses. Both go through the same JSON parser.
+  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  installScimErrorHandling(app);
+  installScimAuth(app, config, SCIM_PREFIX);
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('content-type', SCIM_CONTENT_TYPE);
+    return payload;
+  });
+
+  await app.register(discoveryRoutes, { config });
+  await app.register(usersRoutes, { prefix: '/Users' });
+  await app.register(groupsRoutes, { prefix: '/Groups' });
+};
+
+export default scimRoutes;

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { NewAuditEvent } from '../audit/types.js';
+import type { Database, UserRow } from '../db/types.js';
+import { appendAuditEvents } from '../repositories/audit.repository.js';
+import { isUniqueViolation } from '../repositories/errors.js';
+import * as users from '../repositories/users.repository.js';
+import { compileFilter, compileSort } from '../repositories/filter-sql.js';
+import { ScimError } from '../scim/errors.js';
+import { checkIfMatch } from '../scim/etag.js';
+import { parseFilter } from '../scim/filter.js';
+import type { ListQuery } from '../scim/list-query.js';
+import { applyUserPatch } from '../scim/patch.js';
+import { normalizeUser } from '../scim/resource.js';
+import type { ScimContext } from './context.js';
+import { changedAttributes, toUserResource, userColumns, type ScimResource } from './user-resource.js';
+
+// Use-cases of the SCIM Users endpoint. Each write is one transaction with its audit events.
+
+export interface ListResult {
+  totalResults: number;
+  resources: ScimResource[];
+}
+
+async function withGroups(ctx: ScimContext, rows: UserRow[]): Promise<ScimResource[]> {
+  const memberships = await users.groupsOfUsers(ctx.db, ctx.workspaceId, rows.map((r) => r.id));
+  return rows.map((row) => toUserResource(row, memberships.filter((m) => m.user_id === row.id), ctx.baseUrl));
+}
+
+function duplicateUserName(userName: unknown): ScimError {
+  return ScimError.of('uniqueness', `userName ${JSON.stringify(userName)} is already taken in this workspace`);
+}
+
+/** Audit events for a user's change of state: activation first, so auditors can filter on it. */
+function updateEvents(id: string, before: UserRow, after: UserRow): NewAuditEvent[] {
+  const changes = changedAttributes(before.resource as ScimResource, after.resource as ScimResource);
+  const events: NewAuditEvent[] = [];
+  if (before.active !== after.active) {
+    events.push({ type: after.active ? 'user.reactivated' : 'user.deactivated', targetType: 'user', targetId: id, data: { userName: after.user_name } });
+  }
+  delete changes.active;
+  if (Object.keys(changes).length > 0) {
+    events.push({ type: 'user.updated', targetType: 'user', targetId: id, data: { userName: after.user_name, changes } });
+  }
+  return events;
+}
+
+export async function createUser(ctx: ScimContext, body: unknown): Promise<ScimResource> {
+  const resource = normalizeUser(body, { kind: 'create' });
+  const id = randomUUID();
+  const row = await ctx.db.transaction().execute(async (trx) => {
+    let inserted: UserRow;
+    try {
+      inserted = await users.insertUser(trx, { id, workspace_id: ctx.workspaceId, ...userColumns(resource), resource: JSON.stringify(resource) });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw duplicateUserName(resource.userName);
+      throw error;
+    }
+    await appendAuditEvents(trx, ctx.audit, [
+      { type: 'user.created', targetType: 'user', targetId: id, data: { userName: inserted.user_name, attributes: resource } },
+    ]);
+    return inserted;
+  });
+  return toUserResource(row, [], ctx.baseUrl);
+}
+
+export async function getUser(ctx: ScimContext, id: string): Promise<ScimResource> {
+  const row = await users.findUser(ctx.db, ctx.workspaceId, id);
+  if (!row) throw ScimError.notFound('User', id);
+  return (await withGroups(ctx, [row]))[0]!;
+}
+
+export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ListResult> {
+  const where = query.filter ? compileFilter('User', parseFilter('User', query.filter)) : undefined;
+  const orderBy = query.sortBy
+    ? { expression: compileSort('User', query.sortBy), direction: query.sortOrder === 'descending' ? ('desc' as const) : ('asc' as const) }
+    : undefined;
+  const totalResults = await users.countUsers(ctx.db, ctx.workspaceId, where);
+  if (query.count === 0 || query.startIndex > totalResults) return { totalResults, resources: [] };
+  const rows = await users.pageUsers(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count });
+  return { totalResults, resources: await withGroups(ctx, rows) };
+}
+
+/** Locks the user, applies `change` to its stored resource, writes the result with its events. */
+async function modifyUser(
+  ctx: ScimContext,
+  id: string,
+  ifMatch: string | undefined,
+  change: (current: UserRow) => Record<string, unknown>,
+): Promise<ScimResource> {
+  const row = await ctx.db.transaction().execute(async (trx: Transaction<Database>) => {
+    const current = await users.lockUser(trx, ctx.workspaceId, id);
+    if (!current) throw ScimError.notFound('User', id);
+    checkIfMatch(ifMatch, current.version);
+    const resource = change(current);
+    if (JSON.stringify(resource) === JSON.stringify(current.resource)) return current;
+    let updated: UserRow;
+    try {
+      updated = await users.updateUser(trx, ctx.workspaceId, id, userColumns(resource));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw duplicateUserName(resource.userName);
+      throw error;
+    }
+    await appendAuditEvents(trx, ctx.audit, updateEvents(id, current, updated));
+    return updated;
+  });
+  return (await withGroups(ctx, [row]))[0]!;
+}
+
+export async function replaceUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<ScimResource> {
+  return modifyUser(ctx, id, ifMatch, (current) =>
+    normalizeUser(body, { kind: 'replace', id, current: current.resource as Record<string, unknown> }),
+  );
+}
+
+export async function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<ScimResource> {
+  return modifyUser(ctx, id, ifMatch, (current) => applyUserPatch(current.resource as Record<string, unknown>, body, { id }).resource);
+}
+
+export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+  await ctx.db.transaction().execute(async (trx) => {
+    const current = await users.lockUser(trx, ctx.workspaceId, id);
+    if (!current) throw ScimError.notFound('User', id);
+    checkIfMatch(ifMatch, current.version);
+    const groupIds = (await users.groupsOfUsers(trx, ctx.workspaceId, [id])).map((g) => g.group_id);
+    await users.deleteUser(trx, ctx.workspaceId, id);
+    // Memberships go with the user (ON DELETE CASCADE); each is recorded like any removal.
+    await appendAuditEvents(trx, ctx.audit, [
+      ...groupIds.map((groupId): NewAuditEvent => ({ type: 'group.member_removed', targetType: 'group', targetId: groupId, data: { userId: id, reason: 'user.deleted' } })),
+      { type: 'user.deleted', targetType: 'user', targetId: id, data: { userName: current.user_name } },
+    ]);
+  });
+}

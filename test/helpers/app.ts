@@ -1,0 +1,36 @@
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { testConfig, type Config } from '../../src/config/index.js';
+import { createScimToken } from '../../src/services/tokens.service.js';
+import { createTestDb, type TestDb } from './db.js';
+
+interface TestContext {
+  teardown(fn: () => unknown): void;
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: TestDb;
+  workspaceId: string;
+  scimToken: string;
+  /** Injects a SCIM request with the workspace's bearer token and a SCIM JSON body. */
+  scim(method: InjectOptions['method'], url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+}
+
+export const TEST_ACTOR = { type: 'system' as const, id: 'test' };
+
+/** The real app on a database of its own, with a SCIM token for its workspace. */
+export async function buildTestApp(t: TestContext, overrides: Partial<Config> = {}): Promise<TestApp> {
+  const db = await createTestDb(t);
+  const app = await buildApp(testConfig(overrides), { database: db });
+  t.teardown(() => app.close());
+  const { token } = await createScimToken(db.db, { workspaceId: db.workspaceId }, TEST_ACTOR);
+  const scim: TestApp['scim'] = (method, url, body, headers = {}) =>
+    app.inject({
+      method,
+      url: url.startsWith('/scim/v2') ? url : `/scim/v2${url}`,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }), ...headers },
+      payload: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  return { app, db, workspaceId: db.workspaceId, scimToken: token, scim };
+}

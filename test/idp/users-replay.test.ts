@@ -1,0 +1,10 @@
+import t from 'tap';
+import { buildTestApp } from '../helpers/app.js';
+import { loadSteps, replay } from './replay.js';
+
+for (const idp of ['okta', 'entra']) {
+  t.test(`${idp} Users traffic`, async (t) => {
+    const app = await buildTestApp(t);
+    await replay(t, app, loadSteps(`./${idp}/users.json`));
+  });
+}
