@@ -178,7 +178,8 @@ type RawValue = string | number | boolean | null;
 const SUBSTRING_OPERATORS = new Set<CompareOperator>(['co', 'sw', 'ew']);
 const ORDERING_OPERATORS = new Set<CompareOperator>(['gt', 'ge', 'lt', 'le']);
 
-function comparison(op: CompareOperator, attr: AttributeRef, value: RawValue): FilterNode {
+function comparison(op: CompareOperator, target: AttributeRef, value: RawValue): FilterNode {
+  const attr = defaultSubAttribute(target);
   const leaf = leafOf(attr);
   if (leaf.type === 'complex') {
     const example = leaf.subAttributes?.[0]?.name ?? 'value';
@@ -186,6 +187,15 @@ function comparison(op: CompareOperator, attr: AttributeRef, value: RawValue): F
   }
   if (value === null) return nullComparison(op, attr);
   return { op, attr, value: typedValue(op, attr, leaf, value) } satisfies CompareNode;
+}
+
+// RFC 7644 §3.4.2.2 itself filters with `emails co "example.com"`: comparing a multi-valued
+// complex attribute compares its `value` sub-attribute, the one RFC 7643 §2.4 calls the primary
+// value. A singular complex attribute (`name eq "x"`) has no such default and stays an error.
+function defaultSubAttribute(attr: AttributeRef): AttributeRef {
+  if (attr.subAttribute || !attr.attribute.multiValued) return attr;
+  const value = findByName(attr.attribute.subAttributes ?? [], 'value');
+  return value ? { ...attr, subAttribute: value, path: `${attr.path}.${value.name}` } : attr;
 }
 
 // RFC 7643 §2.5: null and "unassigned" are the same state, so `x eq null` is `not (x pr)` and

@@ -83,10 +83,16 @@ function stringEnd(text: string, start: number): number {
     else i++;
   }
   if (i >= text.length) throw new FilterSyntaxError('unterminated string', start);
+  let value: string;
   try {
-    JSON.parse(text.slice(start, i + 1));
+    value = JSON.parse(text.slice(start, i + 1)) as string;
   } catch {
     throw new FilterSyntaxError('invalid string (comparison values are JSON strings, RFC 7644 §3.4.2.2)', start);
+  }
+  // PostgreSQL text cannot hold NUL (the query would fail with a 500), and an unpaired surrogate
+  // has no UTF-8 encoding (it would silently become U+FFFD).
+  if (value.includes('\u0000') || /\p{Cs}/u.test(value)) {
+    throw new FilterSyntaxError('invalid string (NUL and unpaired surrogates are not allowed)', start);
   }
   return i + 1;
 }
