@@ -1,0 +1,197 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { AuditActor } from '../audit/types.js';
+import type { Database } from '../db/types.js';
+import { appendAuditEvents } from '../repositories/audit.repository.js';
+import {
+  findTokenByHash,
+  insertToken,
+  listTokenMetadata,
+  markTokenRevoked,
+  touchTokenLastUsed,
+  type TokenMetadata,
+} from '../repositories/tokens.repository.js';
+import { isUuid } from '../repositories/ids.js';
+import { findWorkspaceById } from '../repositories/workspaces.repository.js';
+
+// API tokens: bearer secrets bound to one workspace. A token is shown once at creation; the
+// database keeps only its SHA-256, so a leaked database (or backup) yields no usable credential.
+
+export type TokenScope = 'scim' | 'admin';
+export type { TokenMetadata };
+
+/** An operator's mistake (bad input, unknown id): the message is safe and meant to be shown. */
+export class TokenError extends Error {
+  override name = 'TokenError';
+}
+
+export class TokenNotFoundError extends TokenError {
+  override name = 'TokenNotFoundError';
+  constructor(readonly tokenId: string) {
+    super(`No token with id ${JSON.stringify(tokenId)}`);
+  }
+}
+
+export const TOKEN_PREFIX = 'csb_';
+const SECRET_BYTES = 32;
+// base64url of 32 bytes is 43 characters without padding.
+const TOKEN_PATTERN = /^csb_[A-Za-z0-9_-]{43}$/;
+const MAX_DESCRIPTION = 200;
+// last_used_at is informational; writing it on every request would turn each SCIM read into a write.
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * SHA-256 hex of the presented secret. The secret is 256 random bits, so it cannot be guessed or
+ * brute-forced from its hash; a slow password KDF (bcrypt, scrypt, argon2) protects low-entropy
+ * human passwords and would only add latency to every SCIM request here.
+ */
+export function hashToken(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+function normaliseDescription(description: string | undefined): string | null {
+  if (description === undefined) return null;
+  const trimmed = description.trim();
+  if (trimmed === '') return null;
+  if (trimmed.length > MAX_DESCRIPTION) throw new TokenError(`The description is longer than ${MAX_DESCRIPTION} characters`);
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) throw new TokenError('The description must not contain control characters');
+  return trimmed;
+}
+
+export interface CreateTokenInput {
+  workspaceId: string;
+  scope: TokenScope;
+  /** Admin tokens only. */
+  role?: string;
+  description?: string;
+  expiresAt?: Date;
+}
+
+/**
+ * Creates a token and returns its secret, which is not stored and cannot be shown again.
+ * Only SCIM tokens exist so far: admin tokens (JWTs with a role) arrive with the admin API.
+ */
+export async function createToken(
+  db: Kysely<Database>,
+  input: CreateTokenInput,
+  actor: AuditActor,
+  now: Date = new Date(),
+): Promise<{ id: string; token: string }> {
+  if (input.scope === 'admin') throw new TokenError('Admin tokens are not yet supported; only --scope scim tokens can be created');
+  if (input.scope !== 'scim') throw new TokenError(`Unknown token scope ${JSON.stringify(input.scope)}; expected scim`);
+  if (input.role !== undefined) throw new TokenError('A role applies only to admin tokens; SCIM tokens have none');
+  if (input.expiresAt !== undefined && !(input.expiresAt.getTime() > now.getTime())) {
+    throw new TokenError('The expiry must be in the future');
+  }
+  const description = normaliseDescription(input.description);
+  if (!isUuid(input.workspaceId)) throw new TokenError(`No workspace with id ${JSON.stringify(input.workspaceId)}`);
+
+  const token = TOKEN_PREFIX + randomBytes(SECRET_BYTES).toString('base64url');
+  const id = randomUUID();
+  await db.transaction().execute(async (trx) => {
+    if (!(await findWorkspaceById(trx, input.workspaceId))) {
+      throw new TokenError(`No workspace with id ${JSON.stringify(input.workspaceId)}`);
+    }
+    await insertToken(trx, {
+      id,
+      workspace_id: input.workspaceId,
+      scope: input.scope,
+      role: null,
+      description,
+      token_hash: hashToken(token),
+      expires_at: input.expiresAt ?? null,
+    });
+    await appendAuditEvents(trx, { workspaceId: input.workspaceId, actor }, [
+      {
+        type: 'token.created',
+        targetType: 'token',
+        targetId: id,
+        // Never the secret or its hash.
+        data: { id, scope: input.scope, role: null, description, expiresAt: input.expiresAt?.toISOString() ?? null },
+      },
+    ]);
+  });
+  return { id, token };
+}
+
+export async function createScimToken(
+  db: Kysely<Database>,
+  input: { workspaceId: string; description?: string; expiresAt?: Date },
+  actor: AuditActor,
+): Promise<{ id: string; token: string }> {
+  return createToken(db, { ...input, scope: 'scim' }, actor);
+}
+
+/** Metadata of every token (or of one workspace's), revoked and expired ones included; never a hash. */
+export async function listTokens(db: Kysely<Database>, filter: { workspaceId?: string } = {}): Promise<TokenMetadata[]> {
+  if (filter.workspaceId !== undefined && !isUuid(filter.workspaceId)) return [];
+  return listTokenMetadata(db, filter);
+}
+
+export interface RevokeResult {
+  id: string;
+  workspaceId: string;
+  revokedAt: Date;
+  /** True when the token had been revoked before; nothing changed and nothing was audited. */
+  alreadyRevoked: boolean;
+}
+
+/** Revokes a token; revoking it again is a no-op that reports when it was revoked. */
+export async function revokeToken(db: Kysely<Database>, id: string, actor: AuditActor): Promise<RevokeResult> {
+  // A non-UUID would make PostgreSQL reject the query with a type error; it names no token either way.
+  if (!isUuid(id)) throw new TokenNotFoundError(id);
+  return db.transaction().execute(async (trx) => {
+    const revoked = await markTokenRevoked(trx, id, new Date());
+    if (!revoked) {
+      const existing = await trx
+        .selectFrom('api_tokens')
+        .select(['workspace_id', 'revoked_at'])
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (!existing) throw new TokenNotFoundError(id);
+      return { id, workspaceId: existing.workspace_id, revokedAt: existing.revoked_at!, alreadyRevoked: true };
+    }
+    await appendAuditEvents(trx, { workspaceId: revoked.workspace_id, actor }, [
+      {
+        type: 'token.revoked',
+        targetType: 'token',
+        targetId: id,
+        data: { id, scope: revoked.scope, role: revoked.role, description: revoked.description },
+      },
+    ]);
+    return { id, workspaceId: revoked.workspace_id, revokedAt: revoked.revoked_at!, alreadyRevoked: false };
+  });
+}
+
+/**
+ * The workspace a presented SCIM bearer secret belongs to, or undefined for anything that is not a
+ * live SCIM token (unknown, malformed, revoked, expired, admin scope). Callers answer all of these
+ * with the same 401 so a client learns nothing about which case it hit.
+ */
+export async function authenticateScimToken(
+  db: Kysely<Database>,
+  presented: string,
+  options: { now?: Date } = {},
+): Promise<{ tokenId: string; workspaceId: string } | undefined> {
+  // The format is public; rejecting other strings early also bounds the work per request.
+  if (!TOKEN_PATTERN.test(presented)) return undefined;
+  const hash = hashToken(presented);
+  // Looking the row up by hash is safe: timing differences in the index lookup reveal at most
+  // something about the hash, and SHA-256 preimage resistance keeps that useless for forging a
+  // secret. The constant-time comparison below guards against any lookup that matches loosely.
+  const row = await findTokenByHash(db, hash);
+  if (!row) return undefined;
+  const stored = Buffer.from(row.token_hash, 'hex');
+  const computed = Buffer.from(hash, 'hex');
+  if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return undefined;
+
+  const now = options.now ?? new Date();
+  if (row.scope !== 'scim' || row.revoked_at !== null) return undefined;
+  if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) return undefined;
+
+  const notBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
+  if (row.last_used_at === null || row.last_used_at.getTime() < notBefore.getTime()) {
+    await touchTokenLastUsed(db, row.id, now, notBefore);
+  }
+  return { tokenId: row.id, workspaceId: row.workspace_id };
+}
