@@ -1,0 +1,129 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { createToken, listTokens, revokeToken, type TokenMetadata, type TokenScope } from '../services/tokens.service.js';
+import { say, UserError, withDatabase, type CliContext } from './context.js';
+import { json, table, timestamp } from './format.js';
+import { resolveWorkspace } from './workspace-admin.js';
+
+const MAX_EXPIRY_DAYS = 3650;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+function days(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_EXPIRY_DAYS) {
+    throw new InvalidArgumentError(`expected a whole number of days from 1 to ${MAX_EXPIRY_DAYS}`);
+  }
+  return n;
+}
+
+function status(token: TokenMetadata, now: Date): string {
+  if (token.revokedAt) return 'revoked';
+  if (token.expiresAt && token.expiresAt.getTime() <= now.getTime()) return 'expired';
+  return 'active';
+}
+
+interface CreateOptions {
+  workspace: string;
+  scope: TokenScope;
+  role?: string;
+  description?: string;
+  expiresInDays?: number;
+}
+
+export function registerTokenCommands(program: Command, ctx: CliContext): void {
+  const token = program.command('token').description('create, list and revoke API tokens');
+
+  token
+    .command('create')
+    .description('create a token and print it alone on stdout; it is shown only this once')
+    .requiredOption('--workspace <workspace>', 'workspace name or id')
+    .addOption(new Option('--scope <scope>', 'what the token may do').choices(['scim', 'admin']).makeOptionMandatory())
+    .option('--role <role>', 'role of an admin token (admin tokens are not yet supported)')
+    .option('--description <text>', 'a note for operators, e.g. which IdP uses the token')
+    .option('--expires-in-days <days>', `expire after this many days (1-${MAX_EXPIRY_DAYS}); default never`, days)
+    .action(async (options: CreateOptions) => {
+      // Checked before the database is opened: a command that cannot succeed changes nothing.
+      if (options.scope === 'admin') {
+        throw new UserError('Admin tokens are not yet supported; only --scope scim tokens can be created');
+      }
+      if (options.role !== undefined) throw new UserError('--role applies only to --scope admin tokens');
+      const now = new Date();
+      const expiresAt = options.expiresInDays === undefined ? undefined : new Date(now.getTime() + options.expiresInDays * DAY_MS);
+      const { created, workspaceName } = await withDatabase(ctx, async (db) => {
+        const workspace = await resolveWorkspace(db, options.workspace);
+        const created = await createToken(
+          db,
+          { workspaceId: workspace.id, scope: options.scope, description: options.description, expiresAt },
+          ctx.actor,
+          now,
+        );
+        return { created, workspaceName: workspace.name };
+      });
+      // The secret alone on stdout, so `TOKEN=$(codex-scim token create ...)` captures exactly it.
+      ctx.io.stdout.write(`${created.token}\n`);
+      say(ctx, `Created ${options.scope} token ${created.id} for workspace ${JSON.stringify(workspaceName)}` +
+        (expiresAt ? `, expiring ${timestamp(expiresAt)}` : ''));
+      say(ctx, 'Store the token now: it is not stored and cannot be shown again.');
+    });
+
+  token
+    .command('list')
+    .description('list tokens (metadata only; secrets are never stored)')
+    .option('--workspace <workspace>', 'only this workspace (name or id)')
+    .option('--json', 'print JSON')
+    .action(async (options: { workspace?: string; json?: boolean }) => {
+      const tokens = await withDatabase(ctx, async (db) => {
+        const workspaceId = options.workspace === undefined ? undefined : (await resolveWorkspace(db, options.workspace)).id;
+        return listTokens(db, { workspaceId });
+      });
+      const now = new Date();
+      if (options.json) {
+        ctx.io.stdout.write(
+          json(
+            tokens.map((t) => ({
+              id: t.id,
+              workspaceId: t.workspaceId,
+              workspace: t.workspaceName,
+              scope: t.scope,
+              role: t.role,
+              description: t.description,
+              status: status(t, now),
+              createdAt: t.createdAt.toISOString(),
+              lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+              expiresAt: t.expiresAt?.toISOString() ?? null,
+              revokedAt: t.revokedAt?.toISOString() ?? null,
+            })),
+          ),
+        );
+        return;
+      }
+      ctx.io.stdout.write(
+        table(
+          ['ID', 'WORKSPACE', 'SCOPE', 'STATUS', 'CREATED', 'LAST USED', 'EXPIRES', 'DESCRIPTION'],
+          tokens.map((t) => [
+            t.id,
+            t.workspaceName,
+            t.role ? `${t.scope}:${t.role}` : t.scope,
+            status(t, now),
+            timestamp(t.createdAt),
+            timestamp(t.lastUsedAt),
+            timestamp(t.expiresAt),
+            t.description ?? '',
+          ]),
+        ),
+      );
+    });
+
+  token
+    .command('revoke')
+    .description('revoke a token; revoking a revoked token changes nothing')
+    .argument('<id>', 'token id (from token list)')
+    .action(async (id: string) => {
+      const result = await withDatabase(ctx, (db) => revokeToken(db, id, ctx.actor));
+      say(
+        ctx,
+        result.alreadyRevoked
+          ? `Token ${result.id} was already revoked at ${timestamp(result.revokedAt)}`
+          : `Revoked token ${result.id}`,
+      );
+    });
+}
