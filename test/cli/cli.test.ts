@@ -1,0 +1,276 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import t from 'tap';
+import { cliActor } from '../../src/cli/context.js';
+import { runCli } from '../../src/cli/program.js';
+import { loadConfig, testConfig, type Config } from '../../src/config/index.js';
+import { createDb, type Db, type DbHandle } from '../../src/db/index.js';
+import { acquireDataDirLock } from '../../src/db/pglite-lock.js';
+import { authenticateScimToken, hashToken } from '../../src/services/tokens.service.js';
+import { testDialect } from '../helpers/db.js';
+
+// The command as operators and scripts run it: `node bin/codex-scim.js ...` in a child process,
+// against a fresh PGlite data directory or a fresh PostgreSQL database (TEST_DB=postgres).
+// Each spawn costs about a second, so cases that need no separate process call runCli in-process.
+
+const BIN = fileURLToPath(new URL('../../bin/codex-scim.js', import.meta.url));
+const TOKEN_LINE = /^csb_[A-Za-z0-9_-]{43}\n$/;
+const UUID_LINE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'bridge-cli-'));
+t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+
+async function postgresDatabase(): Promise<string> {
+  const server = process.env.TEST_DATABASE_URL;
+  if (!server) throw new Error('TEST_DB=postgres needs TEST_DATABASE_URL');
+  const name = `bridge_cli_${randomBytes(6).toString('hex')}`;
+  const admin = () => new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: server, max: 1 }) }) });
+  const db = admin();
+  await sql.raw(`create database ${name}`).execute(db);
+  await db.destroy();
+  t.teardown(async () => {
+    const drop = admin();
+    await sql.raw(`drop database if exists ${name} with (force)`).execute(drop);
+    await drop.destroy();
+  });
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+const databaseUrl = testDialect === 'postgres' ? await postgresDatabase() : undefined;
+const config: Config = testConfig({ dataDir, databaseUrl });
+
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // The child must see only this test's database; NODE_OPTIONS would carry the test runner's hooks.
+  for (const name of ['DATABASE_URL', 'DATA_DIR', 'LOG_LEVEL', 'NODE_OPTIONS']) delete env[name];
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  else env.DATA_DIR = dataDir;
+  return env;
+}
+
+function cli(...args: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+// In-process runs share one open database: opening PGlite costs as much as the query. Opened only
+// after the spawning cases, because PGlite admits one process at a time.
+let shared: DbHandle | undefined;
+t.teardown(() => shared?.close());
+
+async function sharedDb(): Promise<DbHandle> {
+  shared ??= await createDb(config);
+  return shared;
+}
+
+/** runCli in this process, for cases where a separate process proves nothing more. */
+async function inProcess(args: string[], load: () => Config = () => config): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
+    loadConfig: load,
+    openDb: async (c) => (c === config ? { ...(await sharedDb()), close: async () => {} } : createDb(c)),
+  });
+  return { code, stdout, stderr };
+}
+
+/** The database for a direct check between spawns, closed again so the next child can open it. */
+async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const handle = await createDb(config);
+  try {
+    return await fn(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Every file of the data directory with its size, mtime and content hash. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        const stat = statSync(path);
+        out[path] = `${stat.size}:${stat.mtimeMs}:${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+let workspaceId = '';
+let token = '';
+let tokenId = '';
+
+t.test('on a fresh database, migrate prints the applied migrations and creates the default workspace', async (t) => {
+  const migrated = await cli('migrate');
+  t.equal(migrated.code, 0, migrated.stderr);
+  t.match(migrated.stdout, /^2026112101_core\n2026112102_audit\n/, 'applied names, one a line, in order');
+  t.match(migrated.stdout, /^([0-9]{10}_[a-z0-9_]+\n)+$/, 'nothing but the names');
+  t.equal(migrated.stderr, 'Created workspace "default"\n');
+});
+
+t.test('workspace create prints the id alone', async (t) => {
+  const created = await cli('workspace', 'create', 'acme');
+  t.equal(created.code, 0, created.stderr);
+  t.match(created.stdout, UUID_LINE);
+  t.equal(created.stderr, 'Created workspace "acme"\n');
+  workspaceId = created.stdout.trim();
+});
+
+t.test('token create prints exactly the token line; it authenticates for its workspace', async (t) => {
+  const created = await cli('token', 'create', '--workspace', 'acme', '--scope', 'scim', '--description', 'Okta prod', '--expires-in-days', '30');
+  t.equal(created.code, 0, created.stderr);
+  t.match(created.stdout, TOKEN_LINE, 'stdout is the token and a newline, nothing else');
+  t.match(created.stderr, /Created scim token [0-9a-f-]{36} for workspace "acme", expiring /);
+  t.notMatch(created.stderr, created.stdout.trim(), 'the secret is not repeated on stderr');
+  token = created.stdout.trim();
+
+  await withDb(async (db) => {
+    const auth = await authenticateScimToken(db, token);
+    t.equal(auth?.workspaceId, workspaceId);
+    tokenId = auth!.tokenId;
+    const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', tokenId).executeTakeFirstOrThrow();
+    t.equal(row.token_hash, hashToken(token));
+    t.ok(row.expires_at && row.expires_at.getTime() > Date.now() + 29 * 86_400_000);
+  });
+});
+
+t.test('token revoke revokes; the token stops working', async (t) => {
+  const revoked = await cli('token', 'revoke', tokenId);
+  t.equal(revoked.code, 0, revoked.stderr);
+  t.equal(revoked.stdout, '');
+  t.equal(revoked.stderr, `Revoked token ${tokenId}\n`);
+  await withDb(async (db) => t.equal(await authenticateScimToken(db, token), undefined));
+});
+
+t.test('on PGlite, a data directory held by another process is refused and left untouched', { skip: databaseUrl ? 'PGlite only' : false }, async (t) => {
+  const release = await acquireDataDirLock(dataDir);
+  t.teardown(release);
+  const before = snapshot(dataDir);
+  const result = await cli('token', 'create', '--workspace', 'acme', '--scope', 'scim');
+  t.equal(result.code, 1);
+  t.equal(result.stdout, '');
+  t.match(result.stderr, new RegExp(`^error: The embedded database in .* is in use by process ${process.pid} .*\\n$`));
+  t.same(snapshot(dataDir), before, 'no file of the data directory changed');
+});
+
+t.test('token list --json shows metadata, never the secret or hash', async (t) => {
+  const list = await inProcess(['token', 'list', '--workspace', workspaceId, '--json']);
+  t.equal(list.code, 0, list.stderr);
+  t.notOk(list.stdout.includes(token));
+  t.notOk(list.stdout.includes(hashToken(token)));
+  const tokens = JSON.parse(list.stdout) as Record<string, unknown>[];
+  t.equal(tokens.length, 1);
+  t.match(tokens[0], { id: tokenId, workspace: 'acme', workspaceId, scope: 'scim', status: 'revoked', description: 'Okta prod' });
+  t.type(tokens[0]?.revokedAt, 'string');
+  t.type(tokens[0]?.lastUsedAt, 'string', 'the authentication after creation was recorded');
+});
+
+t.test('revoking twice is fine; the table shows the revoked token', async (t) => {
+  const again = await inProcess(['token', 'revoke', tokenId]);
+  t.equal(again.code, 0, 'revoking twice is not an error');
+  t.equal(again.stdout, '');
+  t.match(again.stderr, `Token ${tokenId} was already revoked at `);
+
+  const table = await inProcess(['token', 'list']);
+  t.equal(table.code, 0, table.stderr);
+  const lines = table.stdout.trimEnd().split('\n');
+  t.match(lines[0], /^ID\s+WORKSPACE\s+SCOPE\s+STATUS\s+CREATED\s+LAST USED\s+EXPIRES\s+DESCRIPTION$/);
+  t.match(lines.find((l) => l.startsWith(tokenId)), /acme\s+scim\s+revoked\s+.*Okta prod$/);
+});
+
+t.test('workspace list; a duplicate workspace name is refused', async (t) => {
+  const list = await inProcess(['workspace', 'list', '--json']);
+  t.equal(list.code, 0, list.stderr);
+  t.same((JSON.parse(list.stdout) as { name: string }[]).map((w) => w.name).sort(), ['acme', 'default']);
+
+  const duplicate = await inProcess(['workspace', 'create', 'acme']);
+  t.equal(duplicate.code, 1);
+  t.equal(duplicate.stdout, '');
+  t.equal(duplicate.stderr, `error: A workspace named "acme" already exists (id ${workspaceId})\n`);
+});
+
+t.test('changes are audited with the operating-system user as the actor', async (t) => {
+  const { db } = await sharedDb();
+  const events = await db
+    .selectFrom('audit_events')
+    .select(['event_type', 'target_id', 'actor_type', 'actor_id'])
+    .where('actor_type', '=', 'cli')
+    .orderBy('occurred_at')
+    .orderBy('seq')
+    .execute();
+  const actorId = cliActor().id;
+  t.match(events, [
+    { event_type: 'workspace.created', actor_id: actorId },
+    { event_type: 'workspace.created', target_id: workspaceId, actor_id: actorId },
+    { event_type: 'token.created', target_id: tokenId, actor_id: actorId },
+    { event_type: 'token.revoked', target_id: tokenId, actor_id: actorId },
+  ]);
+  t.equal(events.length, 4, 'the second revocation wrote nothing');
+});
+
+t.test('user errors: one line on stderr, exit 1, nothing on stdout', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['token', 'create', '--workspace', 'acme', '--scope', 'admin', '--role', 'owner'], /^error: Admin tokens are not yet supported/],
+    [['token', 'create', '--workspace', 'nope', '--scope', 'scim'], /^error: No workspace named or with id "nope"/],
+    [['token', 'create', '--workspace', 'acme', '--scope', 'scim', '--expires-in-days', '0'], /^error: option '--expires-in-days <days>' argument '0' is invalid/],
+    [['token', 'create', '--workspace', 'acme'], /^error: required option '--scope <scope>' not specified/],
+    [['token', 'revoke', randomUUID()], /^error: No token with id "[0-9a-f-]{36}"\n$/],
+    [['token', 'revoke', 'not-an-id'], /^error: No token with id "not-an-id"\n$/],
+    [['workspace', 'create', ' padded'], /^error: A workspace name must be non-empty/],
+  ];
+  for (const [args, expected] of cases) {
+    const result = await inProcess(args);
+    t.equal(result.code, 1, args.join(' '));
+    t.equal(result.stdout, '', args.join(' '));
+    t.match(result.stderr, expected, args.join(' '));
+    t.notMatch(result.stderr, /\n\s+at /, 'no stack trace');
+  }
+
+  const badEnv = await inProcess(['token', 'list'], () => loadConfig({ LOG_LEVEL: 'loud' }));
+  t.equal(badEnv.code, 1);
+  t.match(badEnv.stderr, /^error: LOG_LEVEL must be one of /);
+});
+
+t.test('an unreachable DATABASE_URL is reported without the URL or its password', async (t) => {
+  const secretUrl = 'postgres://scim:hunter2-S3cret@127.0.0.1:1/bridge';
+  const result = await inProcess(['workspace', 'list'], () => loadConfig({ DATABASE_URL: secretUrl }));
+  t.equal(result.code, 1);
+  t.equal(result.stdout, '');
+  t.match(result.stderr, /^error: Cannot use the PostgreSQL database in DATABASE_URL: .*ECONNREFUSED.*\n$/);
+  t.notMatch(result.stderr, 'hunter2');
+  t.notMatch(result.stderr, secretUrl);
+});
+
+t.test('migrate on a current database applies nothing', async (t) => {
+  const upToDate = await inProcess(['migrate']);
+  t.equal(upToDate.code, 0, upToDate.stderr);
+  t.equal(upToDate.stdout, '');
+  t.match(upToDate.stderr, /up to date/);
+});
