@@ -11,12 +11,13 @@ import { findByName, type AttributeDef, type ResourceKind } from '../scim/schema
 // expression indexes such as (resource->'name'->>'givenName') can match.
 //
 // Semantics, kept identical in the in-memory matcher (src/scim/filter/matcher.ts):
-// - Unassigned values (RFC 7643 §2.5: missing, null, "", []) match no operator except `ne`:
+// - Unassigned values (RFC 7643 §2.5: missing, null, []) match no operator except `ne`:
 //   `title ne "x"` is `not (title eq "x")` and so matches users without a title. Keeping `ne` and
 //   `not eq` equal lets clients rely on De Morgan, and a null value is indeed "not identical" to
 //   the operand. For a multi-valued attribute `ne` is true when any value differs (RFC 7644
 //   §3.4.2.2: "matches if any of the values ... match") or when there is no value at all.
-// - `pr` needs a non-empty value; for a complex value a non-empty sub-value.
+// - `pr` needs a non-empty value: not missing, null, "", [] or {}; for a complex value, one
+//   non-empty sub-value.
 // - Case-insensitive attributes compare lower() on both sides; userName and Group displayName
 //   use exactly the expressions of their unique indexes. Strings order by code point (COLLATE
 //   "C"), so PostgreSQL and PGlite, whatever their default collation, return the same rows.
@@ -60,7 +61,7 @@ export function compileSort(kind: ResourceKind, sortBy: string): Expression<unkn
     case 'object':
       throw invalidSort(sortBy, 'complex attribute; sort by one of its sub-attributes');
     case 'derived':
-      throw invalidSort(sortBy, 'derived from the request URL, not sortable');
+      throw invalidSort(sortBy, 'computed by the service, not sortable');
   }
 }
 
@@ -129,8 +130,10 @@ function present(target: Target): Predicate {
   switch (target.kind) {
     case 'value':
       return valuePresent(target.value);
-    case 'elements':
-      return target.sub ? target.elements.any((element) => present(element.target(subRef(target.sub!)))) : target.elements.present();
+    case 'elements': {
+      const { sub, elements } = target;
+      return sub ? elements.any((element) => present(element.target(subRef(sub)))) : elements.present();
+    }
     case 'object':
       return jsonObjectPresent(target.json);
     case 'derived':

@@ -125,6 +125,7 @@ t.test('errors', async (t) => {
   sortError('User', 'groups.display', /cannot be sorted/);
   sortError('Group', 'members', /cannot be sorted/);
   sortError('User', 'meta.location', /not sortable/);
+  sortError('User', 'meta', /not sortable/);
 });
 
 // ---------------------------------------------------------------------------------------------
