@@ -1,0 +1,62 @@
+// Quick measure of appendAuditEvents at PUT scale (not a test; run on demand):
+//   TEST_DB=pglite npx tsx test/audit/bench-append.ts [members]
+//   TEST_DB=postgres TEST_DATABASE_URL=postgres://… npx tsx test/audit/bench-append.ts [members]
+// A 50,000-member PUT emits one group.member_added per member and one access.changed per user
+// (causeId → the member event): 100,000 events in one call, one transaction.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { sql } from 'kysely';
+import type { NewAuditEvent } from '../../src/audit/types.js';
+import { appendAuditEvents } from '../../src/repositories/audit.repository.js';
+import { verifyAuditChain } from '../../src/services/audit-verify.service.js';
+import { createTestDb } from '../helpers/db.js';
+
+const members = Number(process.argv[2] ?? 50_000);
+const teardowns: (() => unknown)[] = [];
+const { db, workspaceId, dialect } = await createTestDb({ teardown: (fn) => teardowns.push(fn) }, 'bench');
+
+function putEvents(groupId: string): NewAuditEvent[] {
+  const events: NewAuditEvent[] = [];
+  for (let i = 0; i < members; i++) {
+    const userId = randomUUID();
+    const memberEvent = randomUUID();
+    events.push({ id: memberEvent, type: 'group.member_added', targetType: 'group', targetId: groupId, data: { userId, reason: 'put' } });
+    events.push({
+      type: 'access.changed',
+      targetType: 'user',
+      targetId: userId,
+      causeId: memberEvent,
+      data: { before: [], after: ['codex_cloud', 'codex_local'], granted: ['codex_cloud', 'codex_local'], revoked: [] },
+    });
+  }
+  return events;
+}
+
+const ctx = { workspaceId, actor: { type: 'scim' as const, id: randomUUID(), display: 'Okta' }, requestId: 'req-bench' };
+const rows: string[][] = [];
+for (let run = 1; run <= 3; run++) {
+  const events = putEvents(randomUUID());
+  const t0 = performance.now();
+  await db.transaction().execute((trx) => appendAuditEvents(trx, ctx, events));
+  const ms = performance.now() - t0;
+  rows.push([`append run ${run}`, `${events.length}`, `${ms.toFixed(0)} ms`, `${Math.round(events.length / (ms / 1000))} events/s`]);
+}
+const small = await (async () => {
+  const t0 = performance.now();
+  for (let i = 0; i < 200; i++) {
+    await db.transaction().execute((trx) =>
+      appendAuditEvents(trx, ctx, [{ type: 'group.member_added', targetType: 'group', targetId: randomUUID(), data: { userId: randomUUID() } }]),
+    );
+  }
+  return (performance.now() - t0) / 200;
+})();
+rows.push(['append 1 event (tx)', '1', `${small.toFixed(2)} ms`, '']);
+const t0 = performance.now();
+const result = await verifyAuditChain(db, workspaceId);
+const vms = performance.now() - t0;
+rows.push(['verify', `${result.checked}`, `${vms.toFixed(0)} ms`, `${Math.round(result.checked / (vms / 1000))} events/s`]);
+const size = await sql<{ size: string }>`select pg_size_pretty(pg_total_relation_size('audit_events')) as size`.execute(db);
+
+console.log(`dialect=${dialect} members=${members} ok=${result.ok} table+indexes=${size.rows[0]?.size}`);
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+for (const fn of teardowns.reverse()) await fn();
