@@ -104,3 +104,69 @@ export interface AuditChainHeadsTable {
 
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type AuditChainHeadRow = Selectable<AuditChainHeadsTable>;
+
+// Managed policies (migrations/2026112104_policies.ts). Written only by src/repositories/policies.repository.ts.
+export interface PoliciesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string | null;
+  current_version: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** Immutable: a trigger refuses UPDATE, and DELETE except as the cascade of deleting the policy. */
+export interface PolicyVersionsTable {
+  policy_id: string;
+  version: number;
+  toml: string;
+  parsed: Json;
+  warnings: Json<unknown[]>;
+  sha256: string;
+  created_at: Timestamp;
+  created_by: string;
+}
+
+export interface PolicyRulesTable {
+  workspace_id: string;
+  position: number;
+  /** null once the group is deleted (ON DELETE SET NULL): the rule then matches nobody. */
+  group_id: string | null;
+  group_name: string;
+  policy_id: string;
+}
+
+export interface PolicyAssignmentsTable {
+  workspace_id: string;
+  fallback_policy_id: string | null;
+  version: Generated<number>;
+  updated_at: Timestamp;
+}
+
+export interface UserPolicyTable {
+  user_id: string;
+  workspace_id: string;
+  policy_id: string;
+  policy_version: number;
+  source: 'rule' | 'fallback';
+  rule_group_id: string | null;
+  updated_at: Timestamp;
+}
+
+export interface PolicyTables {
+  policies: PoliciesTable;
+  policy_versions: PolicyVersionsTable;
+  policy_rules: PolicyRulesTable;
+  policy_assignments: PolicyAssignmentsTable;
+  user_policy: UserPolicyTable;
+}
+
+export type PolicyRow = Selectable<PoliciesTable>;
+export type PolicyVersionRow = Selectable<PolicyVersionsTable>;
+export type PolicyRuleRow = Selectable<PolicyRulesTable>;
+export type UserPolicyRow = Selectable<UserPolicyTable>;
+
+// Declaration merging adds the policy tables to Database without editing its declaration above.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Database extends PolicyTables {}
