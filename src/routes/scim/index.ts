@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { installScimAuth } from '../../plugins/scim-auth.js';
@@ -18,6 +19,15 @@ const scimRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config 
   app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   installScimErrorHandling(app);
   installScimAuth(app, config, SCIM_PREFIX);
+  if (config.scimRateLimitPerMinute > 0) {
+    // Per token, checked after authentication so an unauthenticated flood cannot use a client's budget.
+    await app.register(rateLimit, {
+      hook: 'preHandler',
+      max: config.scimRateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (request) => request.scim?.audit.actor.id ?? request.ip,
+    });
+  }
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('content-type', SCIM_CONTENT_TYPE);
     return payload;
