@@ -8,6 +8,10 @@ import { sql, type Kysely } from 'kysely';
 
 const GENESIS_HASH = '0'.repeat(64);
 
+// Identifiers, not prose: byte-wise comparison keeps the indexes on them cheap under any
+// database locale (a 100,000-event insert compares them millions of times).
+const ident = sql`text collate "C"`;
+
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('audit_events')
@@ -19,14 +23,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     // never earlier than the workspace's previous event: monotonic in seq.
     .addColumn('occurred_at', 'timestamptz', (c) => c.notNull())
     .addColumn('actor_type', 'text', (c) => c.notNull().check(sql`actor_type in ('scim', 'admin', 'system', 'cli')`))
-    .addColumn('actor_id', 'text', (c) => c.notNull())
+    .addColumn('actor_id', ident, (c) => c.notNull())
     .addColumn('actor_display', 'text')
     .addColumn('request_id', 'text')
-    .addColumn('event_type', 'text', (c) => c.notNull())
-    .addColumn('target_type', 'text', (c) =>
+    .addColumn('event_type', ident, (c) => c.notNull())
+    .addColumn('target_type', ident, (c) =>
       c.notNull().check(sql`target_type in ('user', 'group', 'role', 'permission', 'mapping', 'workspace', 'token', 'policy')`),
     )
-    .addColumn('target_id', 'text', (c) => c.notNull())
+    .addColumn('target_id', ident, (c) => c.notNull())
     .addColumn('data', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('cause_id', 'uuid')
     // Hex SHA-256: prev_hash is the previous event's hash (or the anchor), hash covers this event.

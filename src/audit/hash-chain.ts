@@ -48,7 +48,9 @@ export function canonicalJson(value: unknown): string {
   return out + '}';
 }
 
-const str = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
+// JSON.stringify for a string, skipping the call for the common printable-ASCII case (ids, types).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
+const str = (s: string | null): string => (s === null ? 'null' : NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"');
 
 /** The fields every event of one append call shares. */
 export type SharedFields = Pick<HashedFields, 'workspaceId' | 'occurredAt' | 'actor' | 'requestId'>;

@@ -76,7 +76,9 @@ export function fixString(s: string): string {
 }
 
 function fixStringValue(s: string): string {
-  return CREDENTIAL_VALUE.test(s) ? REDACTED : fixString(s);
+  // Only strings starting with b/B can be "Bearer …"/"Basic …": skip the regex for the rest.
+  if ((s.charCodeAt(0) | 0x20) === 0x62 && CREDENTIAL_VALUE.test(s)) return REDACTED;
+  return fixString(s);
 }
 
 /**
@@ -146,7 +148,8 @@ function toJson(value: unknown, depth: number, permissionKeys: boolean, state: S
   const obj = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   // A SCIM PATCH operation naming a secret attribute: {op, path: 'password', value: '...'}.
-  const pathNamesSecret = Object.hasOwn(obj, 'value') && namesSecret(obj.path, obj.attribute, obj.name);
+  // Only `path`/`attribute`: `{name: 'access_tokens', value}` names a permission, not a secret.
+  const pathNamesSecret = Object.hasOwn(obj, 'value') && namesSecret(obj.path, obj.attribute);
   const keys = Object.keys(obj);
   if (keys.length > 1) keys.sort();
   for (const key of keys) {

@@ -67,6 +67,12 @@ t.test('secret-looking keys', async (t) => {
   }
   t.same(sanitizeAuditData({ password: null, token: false, secret: 0 }), { password: null, token: false, secret: REDACTED }, 'null and booleans say nothing secret');
   t.same(sanitizeAuditData({ attribute: 'password', value: 'p' }), { attribute: 'password', value: REDACTED });
+  t.same(sanitizeAuditData({ name: 'access_tokens', value: 'allow' }), { name: 'access_tokens', value: 'allow' }, 'a permission, not a secret');
+  t.same(
+    sanitizeAuditData({ changed: ['permissions'], before: { permissions: { access_tokens: 'deny' } }, after: { permissions: { access_tokens: 'allow' } } }),
+    { changed: ['permissions'], before: { permissions: { access_tokens: 'deny' } }, after: { permissions: { access_tokens: 'allow' } } },
+    'role permission maps keep their keys',
+  );
   t.throws(() => {
     const a: Record<string, unknown> = {};
     a.self = a;
