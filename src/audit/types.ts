@@ -38,14 +38,18 @@ export interface NewAuditEvent {
   data?: Record<string, unknown>;
   /** Id of the event that caused this one: effective-access events point at the membership/role/mapping event. */
   causeId?: string;
-  /** A uuid pre-assigned by the caller, so later events of the same call can name it as causeId. */
+  /**
+   * A uuid pre-assigned by the caller, so later events of the same call can name it as causeId.
+   * Prefer newAuditEventId() (UUIDv7: time-ordered, cheaper to index); any uuid is accepted.
+   */
   id?: string;
 }
 
 /**
- * The catalogue of event types. `<target>.<verb>`; the target of each is fixed (comment).
+ * The catalogue of event types, `<target>.<verb>`, with the target each one names (comments).
  * Member events target the GROUP and carry the user in data.userId: a group's history is the
  * target index, a user's membership history the data->>'userId' index (both in the migration).
+ * Effective-access events target the USER and name their cause in causeId.
  */
 export const AUDIT_EVENT_TYPES = [
   // target user
@@ -67,7 +71,7 @@ export const AUDIT_EVENT_TYPES = [
   'role.created',
   'role.updated',
   'role.deleted',
-  // target permission (the permission catalogue is data)
+  // target permission (the permission catalogue is data; targetId is the permission key)
   'permission.created',
   'permission.updated',
   'permission.deleted',
@@ -77,6 +81,9 @@ export const AUDIT_EVENT_TYPES = [
   // target workspace
   'workspace.default_role_changed',
   'workspace.settings_changed',
+  'access.recomputed',
+  'policy.rules_changed',
+  'policy.fallback_changed',
   'audit.purged',
   // target token
   'token.created',
@@ -85,114 +92,84 @@ export const AUDIT_EVENT_TYPES = [
   'policy.created',
   'policy.updated',
   'policy.deleted',
-  'policy.rules_changed',
   'policy.version_created',
-  'policy.fallback_changed',
-  // target user: derived effective policy (first matching rule, else the fallback), causeId = the change
-  'policy.effective_changed',
-  // target user: derived effective access, causeId = the event that changed it
+  // target user, derived: causeId = the event that changed it
   'access.changed',
-  'access.policy_changed',
-  // target workspace: an operator-requested full recompute that found user_access out of date;
-  // the access.changed events it repaired name it as their cause
-  'access.recomputed',
+  'policy.effective_changed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
-/** Why a membership row appeared or disappeared (data.reason of member events). */
-export type MembershipChangeReason = 'patch' | 'put' | 'create' | 'group_deleted' | 'user_deleted';
+/** An attribute change: the value before and after (SCIM attribute path → change). */
+export interface AttributeChange {
+  from?: unknown;
+  to?: unknown;
+}
 
 /**
- * Data shape per event type. Only the attributes a reader needs to explain the change; never a
- * password, token or secret (the repository redacts keys that look like one, as a second line).
+ * Data shape per event type: what a reader needs to explain the change, never a password, token
+ * or secret (the repository redacts keys that look like one, as a second line of defence).
+ * Optional fields are written by some paths only.
  */
 export interface AuditEventData {
-  'user.created': { userName: string; externalId?: string | null; active: boolean };
-  /** `changed` lists attribute paths; before/after hold only those attributes (password never). */
-  'user.updated': { changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
+  /** `attributes`: the stored SCIM resource (never the password). */
+  'user.created': { userName: string; attributes?: Record<string, unknown> };
+  'user.updated': { userName: string; changes: Record<string, AttributeChange> };
   'user.deactivated': { userName: string };
   'user.reactivated': { userName: string };
-  'user.deleted': { userName: string; externalId?: string | null };
-  'user.role_assigned': { roleId: string };
-  'user.role_unassigned': { roleId: string };
+  /** Preceded by one group.member_removed (reason 'user.deleted') per group the user was in. */
+  'user.deleted': { userName: string };
+  'user.role_assigned': { roleId: string; roleName?: string };
+  /** reason 'role_deleted' when the role went away rather than the assignment. */
+  'user.role_unassigned': { roleId: string; roleName?: string; reason?: string };
 
   'group.created': { displayName: string; externalId?: string | null };
-  'group.renamed': { before: string; after: string };
-  'group.updated': { changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
-  /** Followed by one group.member_removed (reason 'group_deleted') per member, so replay stays exact. */
-  'group.deleted': { displayName: string; memberCount: number };
-  'group.member_added': { userId: string; reason?: MembershipChangeReason };
-  'group.member_removed': { userId: string; reason?: MembershipChangeReason };
+  'group.renamed': { from: string; to: string };
+  'group.updated': { changes: Record<string, AttributeChange> };
+  /** Members of a deleted group: group.member_removed events should precede it, so replay stays exact. */
+  'group.deleted': { displayName: string; externalId?: string | null };
+  /** One event per member, even for a 50,000-member PUT. */
+  'group.member_added': { userId: string; reason?: string };
+  'group.member_removed': { userId: string; reason?: string };
 
-  'role.created': { name: string; permissions: Record<string, unknown> };
-  'role.updated': { changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
-  'role.deleted': { name: string };
+  'role.created': { name: string; description?: string; permissions: Record<string, unknown> };
+  /** before/after hold only the changed fields (`permissions` is the whole key → effect map). */
+  'role.updated': { name: string; changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
+  'role.deleted': { name: string; description?: string; permissions?: Record<string, unknown> };
 
-  'permission.created': { key: string; description?: string };
-  'permission.updated': { key: string; before: Record<string, unknown>; after: Record<string, unknown> };
-  'permission.deleted': { key: string };
+  'permission.created': { key: string; description?: string; baseline?: boolean };
+  'permission.updated': { key: string; changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
+  'permission.deleted': { key: string; description?: string; baseline?: boolean; roles?: unknown };
 
-  'mapping.created': { groupId: string; roleId: string };
-  'mapping.deleted': { groupId: string; roleId: string };
+  /** groupId: the group the mapping names (or the one it matches), for a group's history. */
+  'mapping.created': { roleId: string; roleName?: string; groupId: string | null; matchedBy?: string; value?: string; matchedGroupIds?: string[] };
+  'mapping.deleted': { roleId: string; roleName?: string; groupId: string | null; matchedBy?: string; value?: string; matchedGroupIds?: string[] };
 
-  'workspace.default_role_changed': { before: string | null; after: string | null };
+  'workspace.default_role_changed': { before: string | null; after: string | null; afterName?: string | null };
   'workspace.settings_changed': { changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
-  /** Written by the retention purge; the anchor keeps the remaining chain verifiable. */
+  /** A bulk recomputation; its access.changed events point at it. */
+  'access.recomputed': { changedUsers: number };
+  /** Ordered rule list (position, group, policy) and fallback, before and after. */
+  'policy.rules_changed': { before: unknown[]; after: unknown[]; version?: number };
+  'policy.fallback_changed': { before: { policyId: string; policyName: string } | null; after: { policyId: string; policyName: string } | null; version?: number };
+  /** Written by the retention purge; anchorHash keeps the remaining chain verifiable. */
   'audit.purged': { throughSeq: number; anchorHash: string; deleted: number; before: string };
 
   /** Describes the token, never its secret or its hash. */
-  'token.created': { scope: 'scim' | 'admin'; role?: string | null; description?: string | null };
-  'token.revoked': { scope: 'scim' | 'admin' };
+  'token.created': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null; expiresAt?: string | null };
+  'token.revoked': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null };
 
   'policy.created': { name: string; description?: string | null };
-  'policy.updated': { name: string; changed: string[]; before?: Record<string, unknown>; after?: Record<string, unknown> };
-  /** versions: how many versions went with the policy (their texts are in policy.version_created). */
+  'policy.updated': { name: string; changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
   'policy.deleted': { name: string; versions?: number };
-  /** Target workspace. The whole ordered list before and after ({ position, groupId, groupName, policyId, policyName }). */
-  'policy.rules_changed': { before: unknown; after: unknown; version?: number };
-  /** Target policy. The saved text itself: versions are deleted with their policy, the trail keeps them. */
+  /** The TOML text is recorded (versions die with their policy, the trail does not). */
   'policy.version_created': { name: string; version: number; sha256: string; toml: string; warnings: number };
-  /** Target workspace. */
-  'policy.fallback_changed': { before: { policyId: string; policyName: string } | null; after: { policyId: string; policyName: string } | null; version: number };
-  /** Target user. null = no policy (deactivated or deleted user, or no rule and no fallback). */
-  'policy.effective_changed': { before: EffectivePolicyData | null; after: EffectivePolicyData | null };
 
   /** Sorted permission keys the user holds before and after, and the difference. */
   'access.changed': { before: string[]; after: string[]; granted: string[]; revoked: string[] };
-  'access.policy_changed': { before: string | null; after: string | null };
-  /** src/services/access.service.ts repairEffectiveAccess; recorded only when something differed. */
-  'access.recomputed': { changedUsers: number };
+  /** The managed policy that applies to the user, before and after. */
+  'policy.effective_changed': { before: unknown; after: unknown };
 }
-
-// Access-model events as src/services/access.service.ts writes them (beyond the shapes above):
-// - mapping.created / mapping.deleted: { roleId, roleName, matchedBy: 'id' | 'externalId' |
-//   'displayName', value, groupId (the group named by id, else the single group the reference
-//   matches now, else null), matchedGroupIds }. A displayName mapping can exist before its group.
-// - role.updated: data.name besides changed/before/after; permission settings under `permissions`.
-// - user.role_assigned / user.role_unassigned: data.roleName besides roleId; reason 'role_deleted'
-//   when the role's deletion removed the assignment.
-// - permission.deleted: data.roles, the settings ({ roleId, effect }) that went with it.
-// - workspace.default_role_changed: data.afterName besides before/after (role ids).
-// - access.changed: causeId is the member event (membership), group.renamed / group.updated (a
-//   mapping names the group by displayName / externalId), user.created / deactivated / reactivated /
-//   deleted, role.updated / role.deleted, mapping.*, user.role_*, permission.*, workspace.*.
-
-/** A user's effective policy as policy.effective_changed records it. */
-export interface EffectivePolicyData {
-  policyId: string;
-  policyName: string;
-  version: number;
-  source: 'rule' | 'fallback';
-  /** The group of the rule that matched; null for the fallback. */
-  groupId: string | null;
-}
-
-// Policy events as src/services/policies.service.ts writes them:
-// - policy.effective_changed: one per user whose enforced document changed (another policy, another
-//   version, or none), causeId = the member event, user.created / deactivated / reactivated /
-//   deleted, policy.rules_changed, policy.fallback_changed or policy.version_created. A user who
-//   keeps the same policy and version through another rule gets no event.
 
 /** A stored event, as read back (repositories, verify, export). */
 export interface AuditEvent {
