@@ -13,9 +13,9 @@ import {
 import type { Executor } from '../db/index.js';
 import type { AuditChainHeadRow, AuditEventRow, Database } from '../db/types.js';
 
-// Rows per INSERT … SELECT FROM unnest(…): one round trip and a dozen parameters per chunk, so a
-// 100,000-event call costs ~20 statements, not 100,000. Large enough to amortise the round trip,
-// small enough that one statement's arrays stay a few megabytes.
+// Rows per INSERT … SELECT FROM ROWS FROM(…): one round trip and a dozen parameters per chunk, so
+// a 100,000-event call costs 20 statements, not 100,000. Large enough to amortise the round trip,
+// small enough that one statement's parameters stay around a megabyte.
 const INSERT_CHUNK = 5_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -46,7 +46,10 @@ function toChainHead(row: AuditChainHeadRow): ChainHead {
 /**
  * Locks the workspace's chain head for the rest of the transaction, creating it on first use.
  * Every appender of a workspace, in any service instance, queues here: that is what keeps seq
- * gapless and the chain unforked. Held until commit, so services append as late as they can.
+ * gapless and the chain unforked. Held until commit, so it also serialises whatever a transaction
+ * does after its first append (the effective-access recomputation relies on that). To stay free
+ * of deadlocks, a transaction must not, after appending, wait for a row lock that another
+ * transaction may hold while it waits for this one: lock your own rows first, append after.
  */
 async function lockChainHead(trx: Transaction<Database>, workspaceId: string): Promise<ChainHead> {
   const select = () =>
@@ -105,7 +108,8 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
   checkContext(ctx);
   events.forEach(checkEvent);
 
-  const head = await lockChainHead(trx, ctx.workspaceId);
+  const workspaceId = ctx.workspaceId.toLowerCase();
+  const head = await lockChainHead(trx, workspaceId);
   const now = new Date(); // JavaScript dates are milliseconds: the precision that is hashed and stored
   const occurredAt = head.occurredAt && head.occurredAt.getTime() > now.getTime() ? head.occurredAt : now;
   const actor: AuditActor = { type: ctx.actor.type, id: fixString(ctx.actor.id) };
@@ -113,7 +117,7 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
   const requestId = ctx.requestId === undefined || ctx.requestId === null ? null : fixString(ctx.requestId);
 
   const ids: string[] = new Array(events.length);
-  const hashEvent = eventHasher({ workspaceId: ctx.workspaceId, occurredAt, actor, requestId });
+  const hashEvent = eventHasher({ workspaceId, occurredAt, actor, requestId });
   let seq = head.seq;
   let prevHash = head.hash;
   let pending: Promise<unknown> | undefined;
@@ -123,7 +127,15 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
     const chunk: Chunk = { ids: [], seqs: [], types: [], targetTypes: [], targetIds: [], data: [], causeIds: [], prevHashes: [], hashes: [] };
     for (let i = start; i < end; i++) {
       const e = events[i]!;
-      const fields = { id: e.id ?? newAuditEventId(), seq: ++seq, type: e.type, targetType: e.targetType, targetId: fixString(e.targetId), causeId: e.causeId ?? null };
+      // Uuids lower-cased: PostgreSQL gives them back that way, and verify must hash what it reads.
+      const fields = {
+        id: e.id === undefined ? newAuditEventId() : e.id.toLowerCase(),
+        seq: ++seq,
+        type: e.type,
+        targetType: e.targetType,
+        targetId: fixString(e.targetId),
+        causeId: e.causeId === undefined || e.causeId === null ? null : e.causeId.toLowerCase(),
+      };
       // Canonical JSON is also what is stored: jsonb parses it back to the same value.
       const data = canonicalAuditData(e.data);
       const hash = hashEvent(prevHash, fields, data);
@@ -141,14 +153,14 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
     }
     // The next chunk is hashed while this one is in flight (PostgreSQL works in its own process).
     await pending;
-    pending = insertChunk(trx, ctx.workspaceId, occurredAt, actor, requestId, chunk);
+    pending = insertChunk(trx, workspaceId, occurredAt, actor, requestId, chunk);
   }
   await pending;
 
   await trx
     .updateTable('audit_chain_heads')
     .set({ seq, hash: prevHash, occurred_at: occurredAt })
-    .where('workspace_id', '=', ctx.workspaceId)
+    .where('workspace_id', '=', workspaceId)
     .execute();
   return ids;
 }

@@ -88,6 +88,19 @@ t.test('appends in the transaction, in order, with gapless seq and the stored fi
   t.same(await append(ws, []), [], 'nothing to append is a no-op');
 });
 
+t.test('upper-case uuids are stored and hashed lower-case, as PostgreSQL returns them', async (t) => {
+  const ws = await newWorkspace();
+  const id = newAuditEventId().toUpperCase();
+  const ids = await db.transaction().execute((trx) =>
+    appendAuditEvents(trx, { workspaceId: ws.toUpperCase(), actor }, [
+      { id, ...memberAdded(randomUUID()) },
+      { ...memberAdded(randomUUID()), causeId: id },
+    ]),
+  );
+  t.same(ids, [id.toLowerCase(), ids[1]]);
+  t.same(await verifyAuditChain(db, ws), { ok: true, checked: 2 });
+});
+
 t.test('the hash is sha256(prev_hash + canonical JSON of the event) — the documented format', async (t) => {
   const ws = await newWorkspace();
   await append(ws, [{ ...memberAdded(randomUUID()), data: { z: 1, a: { y: [true, null, 'é'], b: 2.5 } } }]);
