@@ -63,6 +63,13 @@ export interface Database {
   group_members: GroupMembersTable;
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
+  permissions: PermissionsTable;
+  roles: RolesTable;
+  role_permissions: RolePermissionsTable;
+  role_mappings: RoleMappingsTable;
+  user_roles: UserRolesTable;
+  workspace_access_settings: WorkspaceAccessSettingsTable;
+  user_access: UserAccessTable;
 }
 
 export type Workspace = Selectable<WorkspacesTable>;
@@ -104,6 +111,73 @@ export interface AuditChainHeadsTable {
 
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type AuditChainHeadRow = Selectable<AuditChainHeadsTable>;
+
+// Access model (migrations/2026112103_access.ts). Written by src/repositories/access.repository.ts.
+export type PermissionEffect = 'allow' | 'deny';
+export type ResolutionStrategy = 'most-permissive' | 'deny-overrides';
+
+export interface PermissionsTable {
+  workspace_id: string;
+  key: string;
+  description: Generated<string>;
+  baseline: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RolesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: Generated<string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface RolePermissionsTable {
+  role_id: string;
+  workspace_id: string;
+  permission_key: string;
+  effect: PermissionEffect;
+}
+
+export interface RoleMappingsTable {
+  id: string;
+  workspace_id: string;
+  role_id: string;
+  group_id: string | null;
+  group_external_id: string | null;
+  group_display_name: string | null;
+  created_at: Timestamp;
+}
+
+export interface UserRolesTable {
+  user_id: string;
+  role_id: string;
+  workspace_id: string;
+  created_at: Timestamp;
+}
+
+export interface WorkspaceAccessSettingsTable {
+  workspace_id: string;
+  strategy: Generated<ResolutionStrategy>;
+  default_role_id: string | null;
+  updated_at: Timestamp;
+}
+
+export interface UserAccessTable {
+  user_id: string;
+  workspace_id: string;
+  granted: Generated<string[]>;
+  role_ids: Generated<string[]>;
+  updated_at: Timestamp;
+}
+
+export type PermissionRow = Selectable<PermissionsTable>;
+export type RoleRow = Selectable<RolesTable>;
+export type RoleMappingRow = Selectable<RoleMappingsTable>;
+export type WorkspaceAccessSettingsRow = Selectable<WorkspaceAccessSettingsTable>;
+export type UserAccessRow = Selectable<UserAccessTable>;
 
 // Managed policies (migrations/2026112104_policies.ts). Written only by src/repositories/policies.repository.ts.
 export interface PoliciesTable {
