@@ -13,6 +13,7 @@ import type { ListQuery } from '../scim/list-query.js';
 import { planGroupPatch, type MemberOp } from '../scim/patch.js';
 import { normalizeGroup } from '../scim/resource.js';
 import type { ScimContext } from './context.js';
+import { recomputeAfterGroupWrite } from './effective-access.service.js';
 import { changedAttributes } from './user-resource.js';
 
 // Use-cases of the SCIM Groups endpoint. A group's row lock serialises every change to its
@@ -102,10 +103,12 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<Grou
     const row = await groups.insertGroup(trx, { id, workspace_id: ctx.workspaceId, ...groupColumns(resource), resource: JSON.stringify(resource) });
     const delta: MembershipDelta = { added: [], removed: [] };
     await applyMemberOp(trx, ctx, id, { op: 'add', userIds: memberIds }, delta);
-    await appendAuditEvents(trx, ctx.audit, [
+    const events: NewAuditEvent[] = [
       { type: 'group.created', targetType: 'group', targetId: id, data: { displayName: row.display_name, externalId: row.external_id } },
       ...memberEvents(id, delta),
-    ]);
+    ];
+    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
+    await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, after: row, events, eventIds });
     return row;
   });
 }
@@ -150,7 +153,8 @@ async function modifyGroup(
     if (events.length === 0) return current;
     const attributesChanged = JSON.stringify(resource) !== JSON.stringify(current.resource);
     const updated = await groups.touchGroup(trx, ctx.workspaceId, id, attributesChanged ? groupColumns(resource) : undefined);
-    await appendAuditEvents(trx, ctx.audit, events);
+    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
+    await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, before: current, after: updated, events, eventIds });
     return updated;
   });
 }
@@ -174,10 +178,12 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     checkIfMatch(ifMatch, current.version);
     const removed = await groups.removeMembersExcept(trx, id, []);
     await groups.deleteGroup(trx, ctx.workspaceId, id);
-    await appendAuditEvents(trx, ctx.audit, [
+    const events: NewAuditEvent[] = [
       ...memberEvents(id, { added: [], removed }),
       { type: 'group.deleted', targetType: 'group', targetId: id, data: { displayName: current.display_name, externalId: current.external_id } },
-    ]);
+    ];
+    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
+    await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, before: current, events, eventIds });
   });
 }
 

@@ -13,6 +13,7 @@ import type { ListQuery } from '../scim/list-query.js';
 import { applyUserPatch } from '../scim/patch.js';
 import { normalizeUser } from '../scim/resource.js';
 import type { ScimContext } from './context.js';
+import { recomputeAfterUserWrite } from './effective-access.service.js';
 import { changedAttributes, toUserResource, userColumns, type ScimResource } from './user-resource.js';
 
 // Use-cases of the SCIM Users endpoint. Each write is one transaction with its audit events.
@@ -56,9 +57,11 @@ export async function createUser(ctx: ScimContext, body: unknown): Promise<ScimR
       if (isUniqueViolation(error)) throw duplicateUserName(resource.userName);
       throw error;
     }
-    await appendAuditEvents(trx, ctx.audit, [
+    const events: NewAuditEvent[] = [
       { type: 'user.created', targetType: 'user', targetId: id, data: { userName: inserted.user_name, attributes: resource } },
-    ]);
+    ];
+    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
+    await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
     return inserted;
   });
   return toUserResource(row, [], ctx.baseUrl);
@@ -101,7 +104,9 @@ async function modifyUser(
       if (isUniqueViolation(error)) throw duplicateUserName(resource.userName);
       throw error;
     }
-    await appendAuditEvents(trx, ctx.audit, updateEvents(id, current, updated));
+    const events = updateEvents(id, current, updated);
+    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
+    await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
     return updated;
   });
   return (await withGroups(ctx, [row]))[0]!;
@@ -125,9 +130,12 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
     const groupIds = (await users.groupsOfUsers(trx, ctx.workspaceId, [id])).map((g) => g.group_id);
     await users.deleteUser(trx, ctx.workspaceId, id);
     // Memberships go with the user (ON DELETE CASCADE); each is recorded like any removal.
-    await appendAuditEvents(trx, ctx.audit, [
+    const events: NewAuditEvent[] = [
       ...groupIds.map((groupId): NewAuditEvent => ({ type: 'group.member_removed', targetType: 'group', targetId: groupId, data: { userId: id, reason: 'user.deleted' } })),
       { type: 'user.deleted', targetType: 'user', targetId: id, data: { userName: current.user_name } },
-    ]);
+    ];
+    // The user's row is gone: the recompute records access ending (after = []) and drops its snapshot.
+    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
+    await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
   });
 }
