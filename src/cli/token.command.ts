@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ADMIN_ROLES, createAdminToken, DEFAULT_ADMIN_TOKEN_DAYS, type AdminRole } from '../services/admin-tokens.service.js';
 import { createToken, listTokens, revokeToken, type TokenMetadata, type TokenScope } from '../services/tokens.service.js';
 import { say, UserError, withDatabase, type CliContext } from './context.js';
 import { json, table, timestamp } from './format.js';
@@ -24,7 +25,7 @@ function status(token: TokenMetadata, now: Date): string {
 interface CreateOptions {
   workspace: string;
   scope: TokenScope;
-  role?: string;
+  role?: AdminRole;
   description?: string;
   expiresInDays?: number;
 }
@@ -37,31 +38,39 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .description('create a token and print it alone on stdout; it is shown only this once')
     .requiredOption('--workspace <workspace>', 'workspace name or id')
     .addOption(new Option('--scope <scope>', 'what the token may do').choices(['scim', 'admin']).makeOptionMandatory())
-    .option('--role <role>', 'role of an admin token (admin tokens are not yet supported)')
+    .addOption(new Option('--role <role>', 'admin tokens: the admin role the token carries').choices([...ADMIN_ROLES]))
     .option('--description <text>', 'a note for operators, e.g. which IdP uses the token')
-    .option('--expires-in-days <days>', `expire after this many days (1-${MAX_EXPIRY_DAYS}); default never`, days)
+    .option(
+      '--expires-in-days <days>',
+      `expire after this many days (1-${MAX_EXPIRY_DAYS}); default never for scim tokens, ${DEFAULT_ADMIN_TOKEN_DAYS} for admin tokens`,
+      days,
+    )
     .action(async (options: CreateOptions) => {
       // Checked before the database is opened: a command that cannot succeed changes nothing.
       if (options.scope === 'admin') {
-        throw new UserError('Admin tokens are not yet supported; only --scope scim tokens can be created');
+        if (options.role === undefined) throw new UserError(`--scope admin needs --role (${ADMIN_ROLES.join(', ')})`);
+        if (!ctx.loadConfig().adminJwtSecret) {
+          throw new UserError('ADMIN_JWT_SECRET is not set: admin tokens are signed with it, in the CLI and the service alike (README "Admin API")');
+        }
+      } else if (options.role !== undefined) {
+        throw new UserError('--role applies only to --scope admin tokens');
       }
-      if (options.role !== undefined) throw new UserError('--role applies only to --scope admin tokens');
       const now = new Date();
-      const expiresAt = options.expiresInDays === undefined ? undefined : new Date(now.getTime() + options.expiresInDays * DAY_MS);
+      const days = options.expiresInDays ?? (options.scope === 'admin' ? DEFAULT_ADMIN_TOKEN_DAYS : undefined);
+      const expiresAt = days === undefined ? undefined : new Date(now.getTime() + days * DAY_MS);
       const { created, workspaceName } = await withDatabase(ctx, async (db) => {
         const workspace = await resolveWorkspace(db, options.workspace);
-        const created = await createToken(
-          db,
-          { workspaceId: workspace.id, scope: options.scope, description: options.description, expiresAt },
-          ctx.actor,
-          now,
-        );
+        const input = { workspaceId: workspace.id, description: options.description };
+        const created =
+          options.scope === 'admin'
+            ? await createAdminToken(db, ctx.loadConfig().adminJwtSecret, { ...input, role: options.role!, expiresAt: expiresAt! }, ctx.actor, now)
+            : await createToken(db, { ...input, scope: options.scope, expiresAt }, ctx.actor, now);
         return { created, workspaceName: workspace.name };
       });
       // The secret alone on stdout, so `TOKEN=$(codex-scim token create ...)` captures exactly it.
       ctx.io.stdout.write(`${created.token}\n`);
-      say(ctx, `Created ${options.scope} token ${created.id} for workspace ${JSON.stringify(workspaceName)}` +
-        (expiresAt ? `, expiring ${timestamp(expiresAt)}` : ''));
+      const what = options.scope === 'admin' ? `admin token (role ${options.role})` : `${options.scope} token`;
+      say(ctx, `Created ${what} ${created.id} for workspace ${JSON.stringify(workspaceName)}` + (expiresAt ? `, expiring ${timestamp(expiresAt)}` : ''));
       say(ctx, 'Store the token now: it is not stored and cannot be shown again.');
     });
 

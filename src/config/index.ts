@@ -3,6 +3,48 @@
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/**
+ * A credential from the environment. It prints as [redacted] through String(), JSON.stringify and
+ * util.inspect, so logging the config (or an object holding it) never reveals it.
+ */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return 'Secret([redacted])';
+  }
+}
+
+/** Verification of admin JWTs from the company's OpenID Connect issuer (README "Admin API"). */
+export interface OidcConfig {
+  /** Expected `iss`, exactly as the IdP writes it. */
+  readonly issuer: string;
+  /** Expected `aud` (the client id or API identifier registered for the bridge). */
+  readonly audience: string;
+  readonly jwksUrl: string;
+  /** Name of the workspace whose SCIM users the tokens' subjects are matched against. */
+  readonly workspace: string;
+  /** Claim matched to users.external_id (Entra: `oid`; Okta: `sub` or `uid`). */
+  readonly subjectClaim: string;
+  /** Claim matched to userName or an email of the user. */
+  readonly emailClaim: string;
+  /** Display names of the SCIM groups that grant each admin role (case-insensitive). */
+  readonly ownerGroups: readonly string[];
+  readonly codexAdminGroups: readonly string[];
+  readonly complianceGroups: readonly string[];
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -18,6 +60,13 @@ export interface Config {
   readonly publicUrl?: string;
   /** Largest group whose PATCH response carries its members; larger ones answer 204 (README "Large groups"). */
   readonly maxInlineMembers: number;
+  /**
+   * HS256 key of the admin JWTs the bridge mints (`codex-scim token create --scope admin`);
+   * undefined disables them. Shared by the service and the CLI, never stored in the database.
+   */
+  readonly adminJwtSecret?: Secret;
+  /** Admin JWTs from the company's IdP; undefined disables them. */
+  readonly oidc?: OidcConfig;
 }
 
 export class ConfigError extends Error {}
@@ -51,6 +100,51 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined) return fallback;
+  return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+const MIN_SECRET_LENGTH = 32;
+
+function adminJwtSecret(env: Env): Secret | undefined {
+  const raw = env.ADMIN_JWT_SECRET;
+  if (raw === undefined || raw === '') return undefined;
+  // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
+  if (raw.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(`ADMIN_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -base64 48)`);
+  }
+  return new Secret(raw);
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function oidc(env: Env): OidcConfig | undefined {
+  const names = ['OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_JWKS_URL'] as const;
+  const given = names.filter((n) => env[n] !== undefined && env[n] !== '');
+  if (given.length === 0) return undefined;
+  const missing = names.filter((n) => !given.includes(n));
+  if (missing.length > 0) throw new ConfigError(`${missing.join(' and ')} must be set together with ${given.join(' and ')}`);
+  const jwksUrl = url(env, 'OIDC_JWKS_URL', ['https:', 'http:'])!;
+  // Keys fetched over plain HTTP could be swapped by anyone on the path; only loopback may use it.
+  const parsed = new URL(jwksUrl);
+  if (parsed.protocol === 'http:' && !LOOPBACK_HOSTS.has(parsed.hostname)) {
+    throw new ConfigError('OIDC_JWKS_URL must use https: (http: is accepted only for a loopback address)');
+  }
+  return Object.freeze({
+    issuer: env.OIDC_ISSUER!,
+    audience: env.OIDC_AUDIENCE!,
+    jwksUrl,
+    workspace: env.OIDC_WORKSPACE || 'default',
+    subjectClaim: env.OIDC_SUBJECT_CLAIM || 'sub',
+    emailClaim: env.OIDC_EMAIL_CLAIM || 'email',
+    ownerGroups: Object.freeze(list(env, 'OIDC_OWNER_GROUPS', [])),
+    codexAdminGroups: Object.freeze(list(env, 'OIDC_CODEX_ADMIN_GROUPS', ['codex-admins'])),
+    complianceGroups: Object.freeze(list(env, 'OIDC_COMPLIANCE_GROUPS', [])),
+  });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -67,6 +161,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxResults: integer(env, 'SCIM_MAX_RESULTS', 1000, 1, 100000),
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),
     maxInlineMembers: integer(env, 'SCIM_PATCH_MEMBER_LIMIT', 1000, 0, 1000000),
+    adminJwtSecret: adminJwtSecret(env),
+    oidc: oidc(env),
   });
 }
 
