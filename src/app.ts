@@ -5,6 +5,7 @@ import type { Config } from './config/index.js';
 import type { DbHandle } from './db/index.js';
 import databasePlugin from './plugins/database.js';
 import openapiPlugin from './plugins/openapi.js';
+import adminRoutes from './routes/admin/index.js';
 import healthRoutes from './routes/health.js';
 import scimRoutes, { SCIM_PREFIX } from './routes/scim/index.js';
 
@@ -37,5 +38,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(openapiPlugin);
   await app.register(healthRoutes);
   await app.register(scimRoutes, { prefix: SCIM_PREFIX, config });
+  await app.register(adminRoutes, { prefix: '/api/v1', config });
   return app;
 }

@@ -1,0 +1,82 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuditContext } from '../audit/types.js';
+import type { Config } from '../config/index.js';
+import { AdminAuthError } from '../services/admin-errors.js';
+import { createAdminAuthenticator } from '../services/admin-auth.service.js';
+import type { AdminPrincipal, AdminRole } from '../services/admin-tokens.service.js';
+
+/**
+ * What a route of the admin API requires. `read`: any admin role (owner, codex-admin, compliance);
+ * `manage`: changes to roles, permissions, mappings, direct roles, the default role (owner,
+ * codex-admin); `owner`: the workspace's resolution settings (owner only).
+ */
+export type AdminAccess = 'read' | 'manage' | 'owner';
+
+export const ROLES_FOR: Readonly<Record<AdminAccess, readonly AdminRole[]>> = {
+  read: ['owner', 'codex-admin', 'compliance'],
+  manage: ['owner', 'codex-admin'],
+  owner: ['owner'],
+};
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Required on every admin route; a route without it is refused at start-up. */
+    adminAccess?: AdminAccess;
+  }
+  interface FastifyRequest {
+    /** Set by the admin scope's onRequest hook once the JWT is verified. */
+    admin: AdminPrincipal;
+  }
+}
+
+/** The audit context of an admin request: the caller's subject as actor (AuditContext contract). */
+export function adminAudit(request: FastifyRequest): AuditContext {
+  const { admin } = request;
+  return {
+    workspaceId: admin.workspaceId,
+    actor: { type: 'admin', id: admin.subject, ...(admin.display ? { display: admin.display } : {}) },
+    requestId: request.id,
+  };
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/**
+ * Authenticates admin callers (an onRequest hook on the admin scope) and enforces each route's
+ * declared access. 401 when the credentials are missing or not valid, 403 when they are valid but
+ * the role does not allow the route. The token is never logged (app.ts redacts the header).
+ */
+export function installAdminAuth(app: FastifyInstance, config: Config): void {
+  const authenticator = createAdminAuthenticator(config);
+  app.decorateRequest('admin', null as unknown as AdminPrincipal);
+
+  // Fail closed: every route says who may call it, or the app does not start.
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.adminAccess;
+    if (!access) throw new Error(`Admin route ${route.method} ${route.url} declares no config.adminAccess`);
+    const roles = ROLES_FOR[access].join(', ');
+    if (route.schema && !route.schema.hide) {
+      route.schema.security ??= [{ adminBearer: [] }];
+      const note = `Roles: ${roles}.`;
+      // GET routes share their schema object with the HEAD route Fastify adds: note it once.
+      if (!route.schema.description?.endsWith(note)) {
+        route.schema.description = route.schema.description ? `${route.schema.description}\n\n${note}` : note;
+      }
+    }
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const jwt = bearerToken(request);
+    if (!jwt) throw new AdminAuthError(401, 'Authorization: Bearer <admin JWT> is required');
+    request.admin = await authenticator.authenticate(app.db, jwt);
+    const access = request.routeOptions.config.adminAccess;
+    // Unmatched URLs have no route config; they get the scope's 404 after authentication.
+    if (access && !ROLES_FOR[access].includes(request.admin.role)) {
+      throw new AdminAuthError(403, `The ${request.admin.role} role may not ${request.method} ${request.routeOptions.url}; it requires ${ROLES_FOR[access].join(' or ')}`);
+    }
+  });
+}

@@ -1,0 +1,105 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../../access/errors.js';
+import { AdminApiError } from '../../services/admin-errors.js';
+
+// The admin scope's error format: `{ statusCode, error, message, field? }` (JSON, like Fastify's
+// own), with `field` naming the request property at fault. Unexpected errors become a 500 whose
+// details stay in the log.
+
+export interface AdminErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  field?: string;
+}
+
+interface SchemaError {
+  instancePath?: string;
+  schemaPath?: string;
+  keyword?: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+const firstString = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : Array.isArray(value) && typeof value[0] === 'string' ? value[0] : undefined;
+
+/** `/permissions/codex_local` → `permissions.codex_local`; a missing or unknown property is appended. */
+function fieldOf(error: SchemaError): string | undefined {
+  const segments = (error.instancePath ?? '').split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  // TypeBox: requiredProperties / additionalProperties arrays; Ajv: missingProperty / additionalProperty.
+  const child =
+    error.keyword === 'required'
+      ? firstString(error.params?.requiredProperties ?? error.params?.missingProperty)
+      : error.keyword === 'additionalProperties'
+        ? firstString(error.params?.additionalProperties ?? error.params?.additionalProperty)
+        : undefined;
+  if (child !== undefined) segments.push(child);
+  return segments.length > 0 ? segments.join('.') : undefined;
+}
+
+/** One sentence for the first failing value; TypeBox reports a failed union as one error per branch. */
+function describe(errors: SchemaError[]): { field?: string; detail: string } {
+  const first = errors[0] ?? {};
+  const field = fieldOf(first);
+  if (first.keyword === 'required') return { field, detail: 'is required' };
+  if (first.keyword === 'additionalProperties' || (first.keyword === 'boolean' && first.schemaPath?.endsWith('/additionalProperties'))) {
+    return { field: field ?? fieldOf({ ...first, keyword: 'additionalProperties' }), detail: 'is not a known property' };
+  }
+  const samePath = errors.filter((e) => e.instancePath === first.instancePath);
+  const allowed = samePath.flatMap((e) => (e.keyword === 'const' ? [String(e.params?.allowedValue)] : e.keyword === 'enum' ? ((e.params?.allowedValues as unknown[]) ?? []).map(String) : []));
+  if (allowed.length > 0) {
+    const nullable = samePath.some((e) => e.keyword === 'type' && e.params?.type === 'null');
+    return { field, detail: `must be one of ${allowed.join(', ')}${nullable ? ' or null' : ''}` };
+  }
+  const nullable = samePath.some((e) => e.keyword === 'type' && e.params?.type === 'null');
+  return { field, detail: `${first.message ?? 'is not valid'}${nullable && first.keyword !== 'type' ? ' (or be null)' : ''}` };
+}
+
+function validationError(error: FastifyError): AdminErrorBody {
+  const { field, detail } = describe((error.validation ?? []) as SchemaError[]);
+  const where = error.validationContext === 'querystring' ? 'query parameter' : error.validationContext === 'params' ? 'path parameter' : 'field';
+  const message = field ? `${where} ${field} ${detail}` : `${error.validationContext ?? 'request'} ${detail}`;
+  return body(400, message, field);
+}
+
+function body(statusCode: number, message: string, field?: string): AdminErrorBody {
+  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(field !== undefined ? { field } : {}) };
+}
+
+export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
+  if (error instanceof AdminApiError) return body(error.statusCode, error.message, error.field);
+  if (error instanceof AccessValidationError) return body(400, `${error.field} ${error.message}`, error.field);
+  if (error instanceof AccessNotFoundError) return body(404, error.message);
+  if (error instanceof AccessConflictError) return body(409, error.message, error.field);
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) return validationError(fastifyError);
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return body(413, 'Request body is larger than the server accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return body(415, 'Send application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return body(400, 'Request body is empty');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return body(400, 'Request body is not valid JSON');
+  }
+  if (error instanceof SyntaxError) return body(400, 'Request body is not valid JSON');
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return body(status, error.message);
+  return body(500, 'Internal server error');
+}
+
+export function installAdminErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const out = toAdminErrorBody(error);
+    if (out.statusCode >= 500) request.log.error({ err: error }, 'unhandled error');
+    else request.log.info({ status: out.statusCode, field: out.field, detail: out.message }, 'admin API error');
+    if (out.statusCode === 401) reply.header('WWW-Authenticate', 'Bearer realm="admin"');
+    return reply.code(out.statusCode).type('application/json; charset=utf-8').send(out);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(body(404, `No admin endpoint ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}

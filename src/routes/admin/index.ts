@@ -1,0 +1,27 @@
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Config } from '../../config/index.js';
+import { installAdminAuth } from '../../plugins/admin-auth.js';
+import directoryRoutes from './directory.routes.js';
+import { installAdminErrorHandling } from './errors.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+
+export const ADMIN_PREFIX = '/api/v1';
+
+/**
+ * The admin API scope: JSON errors and admin-JWT authentication of its own, none of which leak
+ * into the SCIM scope beside it. Every route declares the admin roles that may call it
+ * (config.adminAccess, enforced in plugins/admin-auth.ts).
+ */
+const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  // TypeBox's own compiler: unknown body properties are refused (the app's Ajv would silently
+  // drop them), query and path values are converted to their schema types.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  installAdminErrorHandling(app);
+  installAdminAuth(app, config);
+
+  await app.register(directoryRoutes);
+};
+
+export default adminRoutes;

@@ -1,0 +1,91 @@
+import { Type, type TSchema } from '@fastify/type-provider-typebox';
+
+// TypeBox schemas shared by the admin routes: they validate requests, type the handlers and
+// generate the OpenAPI document (STYLE.md §4). `Type` comes from the type provider's own TypeBox
+// (typebox 1.x), the one its type inference understands.
+
+export const ErrorBody = Type.Object(
+  {
+    statusCode: Type.Integer({ description: 'HTTP status, repeated' }),
+    error: Type.String({ description: 'HTTP reason phrase, e.g. Bad Request' }),
+    message: Type.String({ description: 'What was wrong, for people' }),
+    field: Type.Optional(Type.String({ description: 'The request field at fault (400s), e.g. permissions.codex_local' })),
+  },
+  { $id: 'AdminError', title: 'AdminError' },
+);
+
+const errorRef = Type.Ref('AdminError');
+
+/** The error responses every admin route can return, plus the ones it names. */
+export function errors(...statuses: Array<400 | 404 | 409 | 413 | 415>): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {
+    401: Type.Ref('AdminError', { description: 'Missing, malformed, expired, revoked or foreign token' }),
+    403: Type.Ref('AdminError', { description: "The caller's admin role does not allow this" }),
+  };
+  for (const status of statuses) out[status] = errorRef;
+  return out;
+}
+
+export const Limit = Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'Page size' });
+export const Cursor = Type.String({ maxLength: 2000, description: 'nextCursor of the previous page' });
+
+export function Page<T extends TSchema>(item: T, title: string) {
+  return Type.Object(
+    {
+      items: Type.Array(item),
+      nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+    },
+    { title },
+  );
+}
+
+export const Uuid = Type.String({ format: 'uuid' });
+export const Timestamp = Type.String({ format: 'date-time' });
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const UserRef = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  description: 'The user: its id, its userName, or one of its emails',
+});
+
+export const AdminUser = Type.Object(
+  {
+    id: Uuid,
+    userName: Type.String(),
+    externalId: Nullable(Type.String()),
+    displayName: Nullable(Type.String()),
+    givenName: Nullable(Type.String()),
+    familyName: Nullable(Type.String()),
+    emails: Type.Array(Type.Object({ value: Type.String(), type: Type.Optional(Type.String()), primary: Type.Optional(Type.Boolean()) })),
+    active: Type.Boolean(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { title: 'AdminUser' },
+);
+
+export const GroupRef = Type.Object(
+  { id: Uuid, displayName: Type.String(), externalId: Nullable(Type.String()) },
+  { title: 'AdminGroupRef' },
+);
+
+export const AdminGroup = Type.Object(
+  {
+    id: Uuid,
+    displayName: Type.String(),
+    externalId: Nullable(Type.String()),
+    memberCount: Type.Integer(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { title: 'AdminGroup' },
+);
+
+export const GroupMember = Type.Object(
+  { id: Uuid, userName: Type.String(), displayName: Nullable(Type.String()), active: Type.Boolean() },
+  { title: 'AdminGroupMember' },
+);
+
+/** Schemas referenced by $ref, added once to the admin scope (app.addSchema). */
+export const SHARED_SCHEMAS: TSchema[] = [ErrorBody];
