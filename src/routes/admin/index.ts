@@ -2,9 +2,15 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { installAdminAuth } from '../../plugins/admin-auth.js';
+import assignmentsRoutes from './assignments.routes.js';
 import directoryRoutes from './directory.routes.js';
+import effectiveAccessRoutes from './effective-access.routes.js';
 import { installAdminErrorHandling } from './errors.js';
+import mappingsRoutes from './mappings.routes.js';
+import permissionsRoutes from './permissions.routes.js';
+import rolesRoutes from './roles.routes.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import settingsRoutes from './settings.routes.js';
 
 export const ADMIN_PREFIX = '/api/v1';
 
@@ -22,6 +28,12 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   installAdminAuth(app, config);
 
   await app.register(directoryRoutes);
+  await app.register(permissionsRoutes);
+  await app.register(rolesRoutes);
+  await app.register(mappingsRoutes);
+  await app.register(assignmentsRoutes);
+  await app.register(settingsRoutes);
+  await app.register(effectiveAccessRoutes);
 };
 
 export default adminRoutes;

@@ -1,0 +1,94 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { adminAudit } from '../../plugins/admin-auth.js';
+import * as accessService from '../../services/access.service.js';
+import { permissionHolders } from '../../services/effective-access.service.js';
+import { CreatePermission, HoldersPage, HoldersQuery, KeyParams, Permission, UpdatePermission } from './access-schemas.js';
+import { errors } from './schemas.js';
+import { sendWrite, WRITE_NOTE } from './write-result.js';
+
+// The permission catalogue (data, not code: new Codex toggles are added here) and its holders.
+
+const tags = ['Permissions'];
+
+const permissionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/permissions',
+    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List the permission catalogue', response: { 200: Type.Array(Permission), ...errors() } } },
+    async (request) => accessService.listPermissions(app.db, request.admin.workspaceId),
+  );
+
+  app.post(
+    '/permissions',
+    {
+      config: { adminAccess: 'manage' },
+      schema: {
+        tags,
+        summary: 'Add a permission to the catalogue',
+        description: `A permission with baseline true is granted at once to every user none of whose roles decides it. ${WRITE_NOTE}`,
+        body: CreatePermission,
+        response: { 201: Permission, ...errors(400, 409) },
+      },
+    },
+    async (request, reply) => sendWrite(reply, await accessService.createPermission(app.db, adminAudit(request), request.body), 201),
+  );
+
+  app.get(
+    '/permissions/:key',
+    { config: { adminAccess: 'read' }, schema: { tags, summary: 'Get a permission', params: KeyParams, response: { 200: Permission, ...errors(404) } } },
+    async (request) => accessService.getPermission(app.db, request.admin.workspaceId, request.params.key),
+  );
+
+  app.patch(
+    '/permissions/:key',
+    {
+      config: { adminAccess: 'manage' },
+      schema: {
+        tags,
+        summary: "Change a permission's description or baseline",
+        description: `A baseline change is recomputed for every user. ${WRITE_NOTE}`,
+        params: KeyParams,
+        body: UpdatePermission,
+        response: { 200: Permission, ...errors(400, 404) },
+      },
+    },
+    async (request, reply) => sendWrite(reply, await accessService.updatePermission(app.db, adminAudit(request), request.params.key, request.body)),
+  );
+
+  app.delete(
+    '/permissions/:key',
+    {
+      config: { adminAccess: 'manage' },
+      schema: {
+        tags,
+        summary: 'Remove a permission from the catalogue and from every role',
+        description: `Its holders lose it. ${WRITE_NOTE}`,
+        params: KeyParams,
+        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(404) },
+      },
+    },
+    async (request, reply) => sendWrite(reply, await accessService.deletePermission(app.db, adminAudit(request), request.params.key), 204),
+  );
+
+  app.get(
+    '/permissions/:key/holders',
+    {
+      config: { adminAccess: 'read' },
+      schema: {
+        tags: ['Effective access'],
+        summary: 'Every user who holds a permission',
+        description: 'Active users whose effective permissions include the key, in user-id order, a keyset page at a time (from the stored effective-access snapshot, not resolved user by user).',
+        params: KeyParams,
+        querystring: HoldersQuery,
+        response: { 200: HoldersPage, ...errors(400, 404) },
+      },
+    },
+    async (request) =>
+      permissionHolders(app.db, request.admin.workspaceId, request.params.key, {
+        cursor: request.query.cursor,
+        limit: request.query.limit,
+        includeTotal: request.query.includeTotal,
+      }),
+  );
+};
+
+export default permissionsRoutes;
