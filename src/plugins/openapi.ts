@@ -6,6 +6,8 @@ import fp from 'fastify-plugin';
 export default fp(
   async (app) => {
     await app.register(swagger, {
+      // Shared schemas appear under their $id (AdminError) rather than def-0, def-1, ...
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
       openapi: {
         openapi: '3.1.0',
         info: {
@@ -13,11 +15,32 @@ export default fp(
           version: '0.1.0',
           description: 'SCIM 2.0 provisioning (RFC 7643/7644) and the admin API that turns IdP groups into Codex access.',
         },
+        tags: [
+          { name: 'SCIM discovery', description: 'RFC 7644 §4 service provider configuration, schemas and resource types (/scim/v2)' },
+          { name: 'SCIM Users', description: 'RFC 7644 §3 provisioning of users (/scim/v2)' },
+          { name: 'SCIM Groups', description: 'RFC 7644 §3 provisioning of groups and memberships (/scim/v2)' },
+          { name: 'Users and groups', description: 'Admin API (/api/v1): read access to the provisioned users and groups' },
+          { name: 'Permissions', description: 'Admin API: the permission catalogue of the workspace' },
+          { name: 'Roles', description: 'Admin API: custom roles with allow / deny / inherit per permission' },
+          { name: 'Mappings', description: 'Admin API: IdP group → role mappings' },
+          { name: 'Assignments', description: 'Admin API: roles assigned directly to users, and the default role' },
+          { name: 'Settings', description: 'Admin API: resolution strategy and permission baselines' },
+          { name: 'Effective access', description: 'Admin API: what a user may do and why; who holds a permission' },
+        ],
         components: {
           securitySchemes: {
             scimBearer: { type: 'http', scheme: 'bearer', description: 'SCIM provisioning token (codex-scim token create --scope scim)' },
+            adminBearer: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description:
+                'Admin JWT: either minted by the bridge (codex-scim token create --scope admin --role owner|codex-admin|compliance) ' +
+                "or issued by the company's OpenID Connect provider for a provisioned user whose IdP groups grant an admin role.",
+            },
           },
         },
+        // The SCIM default; every admin route declares adminBearer itself.
         security: [{ scimBearer: [] }],
       },
     });
