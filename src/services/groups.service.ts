@@ -14,6 +14,7 @@ import { planGroupPatch, type MemberOp } from '../scim/patch.js';
 import { normalizeGroup } from '../scim/resource.js';
 import type { ScimContext } from './context.js';
 import { recomputeAfterGroupWrite } from './effective-access.service.js';
+import { recomputePolicyAfterGroupWrite } from './policies.service.js';
 import { changedAttributes } from './user-resource.js';
 
 // Use-cases of the SCIM Groups endpoint. A group's row lock serialises every change to its
@@ -109,6 +110,7 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<Grou
     ];
     const eventIds = await appendAuditEvents(trx, ctx.audit, events);
     await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, after: row, events, eventIds });
+    await recomputePolicyAfterGroupWrite(trx, ctx.audit, { events, eventIds });
     return row;
   });
 }
@@ -155,6 +157,7 @@ async function modifyGroup(
     const updated = await groups.touchGroup(trx, ctx.workspaceId, id, attributesChanged ? groupColumns(resource) : undefined);
     const eventIds = await appendAuditEvents(trx, ctx.audit, events);
     await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, before: current, after: updated, events, eventIds });
+    await recomputePolicyAfterGroupWrite(trx, ctx.audit, { events, eventIds });
     return updated;
   });
 }
@@ -184,6 +187,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     ];
     const eventIds = await appendAuditEvents(trx, ctx.audit, events);
     await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, before: current, events, eventIds });
+    await recomputePolicyAfterGroupWrite(trx, ctx.audit, { events, eventIds });
   });
 }
 

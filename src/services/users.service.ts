@@ -14,6 +14,7 @@ import { applyUserPatch } from '../scim/patch.js';
 import { normalizeUser } from '../scim/resource.js';
 import type { ScimContext } from './context.js';
 import { recomputeAfterUserWrite } from './effective-access.service.js';
+import { recomputePolicyAfterUserWrite } from './policies.service.js';
 import { changedAttributes, toUserResource, userColumns, type ScimResource } from './user-resource.js';
 
 // Use-cases of the SCIM Users endpoint. Each write is one transaction with its audit events.
@@ -62,6 +63,7 @@ export async function createUser(ctx: ScimContext, body: unknown): Promise<ScimR
     ];
     const eventIds = await appendAuditEvents(trx, ctx.audit, events);
     await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
+    await recomputePolicyAfterUserWrite(trx, ctx.audit, id, events, eventIds);
     return inserted;
   });
   return toUserResource(row, [], ctx.baseUrl);
@@ -107,6 +109,7 @@ async function modifyUser(
     const events = updateEvents(id, current, updated);
     const eventIds = await appendAuditEvents(trx, ctx.audit, events);
     await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
+    await recomputePolicyAfterUserWrite(trx, ctx.audit, id, events, eventIds);
     return updated;
   });
   return (await withGroups(ctx, [row]))[0]!;
@@ -137,5 +140,6 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
     // The user's row is gone: the recompute records access ending (after = []) and drops its snapshot.
     const eventIds = await appendAuditEvents(trx, ctx.audit, events);
     await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
+    await recomputePolicyAfterUserWrite(trx, ctx.audit, id, events, eventIds);
   });
 }
