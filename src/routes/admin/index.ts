@@ -8,6 +8,7 @@ import effectiveAccessRoutes from './effective-access.routes.js';
 import { installAdminErrorHandling } from './errors.js';
 import mappingsRoutes from './mappings.routes.js';
 import permissionsRoutes from './permissions.routes.js';
+import policiesRoutes from './policies.routes.js';
 import rolesRoutes from './roles.routes.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import settingsRoutes from './settings.routes.js';
@@ -34,6 +35,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(assignmentsRoutes);
   await app.register(settingsRoutes);
   await app.register(effectiveAccessRoutes);
+  await app.register(policiesRoutes);
 };
 
 export default adminRoutes;
