@@ -67,6 +67,11 @@ export interface Config {
   readonly adminJwtSecret?: Secret;
   /** Admin JWTs from the company's IdP; undefined disables them. */
   readonly oidc?: OidcConfig;
+  /**
+   * Days audit events are kept before the scheduled purge removes them (README "Audit"), for
+   * workspaces without a retention setting of their own; undefined keeps everything.
+   */
+  readonly auditRetentionDays?: number;
 }
 
 export class ConfigError extends Error {}
@@ -163,6 +168,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxInlineMembers: integer(env, 'SCIM_PATCH_MEMBER_LIMIT', 1000, 0, 1000000),
     adminJwtSecret: adminJwtSecret(env),
     oidc: oidc(env),
+    // Unset or 0: keep everything. At most 100 years.
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500) || undefined,
   });
 }
 

@@ -196,7 +196,8 @@ export interface PolicyVersionsTable {
   version: number;
   toml: string;
   parsed: Json;
-  warnings: Json<unknown[]>;
+  /** Defaults to []. */
+  warnings: ColumnType<unknown[], string | unknown[] | undefined, string | unknown[]>;
   sha256: string;
   created_at: Timestamp;
   created_by: string;
