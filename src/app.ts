@@ -3,6 +3,7 @@ import sensible from '@fastify/sensible';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import type { DbHandle } from './db/index.js';
+import auditRetentionPlugin from './plugins/audit-retention.js';
 import databasePlugin from './plugins/database.js';
 import openapiPlugin from './plugins/openapi.js';
 import adminRoutes from './routes/admin/index.js';
@@ -39,5 +40,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(healthRoutes);
   await app.register(scimRoutes, { prefix: SCIM_PREFIX, config });
   await app.register(adminRoutes, { prefix: '/api/v1', config });
+  await app.register(auditRetentionPlugin, { config });
   return app;
 }
