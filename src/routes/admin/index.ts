@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { installAdminAuth } from '../../plugins/admin-auth.js';
 import assignmentsRoutes from './assignments.routes.js';
+import auditRoutes from './audit.routes.js';
 import directoryRoutes from './directory.routes.js';
 import effectiveAccessRoutes from './effective-access.routes.js';
 import { installAdminErrorHandling } from './errors.js';
@@ -36,6 +37,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(settingsRoutes);
   await app.register(effectiveAccessRoutes);
   await app.register(policiesRoutes);
+  await app.register(auditRoutes, { config });
 };
 
 export default adminRoutes;
