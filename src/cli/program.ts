@@ -4,6 +4,7 @@ import { createDb, type DbHandle } from '../db/index.js';
 import { DataDirLockedError } from '../db/pglite-lock.js';
 import { AdminTokenError } from '../services/admin-tokens.service.js';
 import { TokenError } from '../services/tokens.service.js';
+import { registerAuditCommands } from './audit.command.js';
 import { cliActor, UserError, type CliContext, type CliIo } from './context.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerTokenCommands } from './token.command.js';
@@ -27,6 +28,7 @@ function buildProgram(ctx: CliContext): Command {
   registerMigrateCommand(program, ctx);
   registerWorkspaceCommands(program, ctx);
   registerTokenCommands(program, ctx);
+  registerAuditCommands(program, ctx);
   return program;
 }
 
