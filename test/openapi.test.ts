@@ -13,7 +13,24 @@ t.test('openapi/openapi.json is current', async (t) => {
   } catch {
     // reported below
   }
-  t.ok(committed === fresh, 'openapi/openapi.json differs from the route schemas: run `npm run openapi` and commit the result');
+  if (committed !== fresh) {
+    // Name what moved, so the failure says more than "differs".
+    const pathsOf = (text: string): string[] => {
+      try {
+        return Object.keys((JSON.parse(text) as { paths: object }).paths);
+      } catch {
+        return [];
+      }
+    };
+    const before = new Set(pathsOf(committed));
+    const after = new Set(pathsOf(fresh));
+    const added = [...after].filter((p) => !before.has(p));
+    const removed = [...before].filter((p) => !after.has(p));
+    const detail = added.length + removed.length > 0 ? ` (new paths: ${added.join(', ') || 'none'}; gone: ${removed.join(', ') || 'none'})` : ' (schemas changed)';
+    t.fail(`openapi/openapi.json differs from the route schemas${detail}: run \`npm run openapi\` and commit the result`);
+  } else {
+    t.pass('openapi/openapi.json matches the route schemas');
+  }
 
   const doc = JSON.parse(fresh);
   const paths = Object.keys(doc.paths);
