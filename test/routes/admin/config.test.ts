@@ -1,0 +1,35 @@
+import { inspect } from 'node:util';
+import t from 'tap';
+import { loadConfig, Secret } from '../../../src/config/index.js';
+
+// The admin-auth settings: validated at start-up, and the signing key never printable.
+
+t.test('ADMIN_JWT_SECRET', async (t) => {
+  t.equal(loadConfig({}).adminJwtSecret, undefined, 'unset: bridge-signed admin tokens are off');
+  t.throws(() => loadConfig({ ADMIN_JWT_SECRET: 'short' }), { message: /ADMIN_JWT_SECRET must be at least 32 characters/ });
+  const secret = 'x'.repeat(20) + 'the-actual-secret-value';
+  const config = loadConfig({ ADMIN_JWT_SECRET: secret });
+  t.equal(config.adminJwtSecret?.reveal(), secret);
+  for (const printed of [JSON.stringify(config), inspect(config, { depth: 5 }), String(config.adminJwtSecret), `${new Secret(secret)}`]) {
+    t.notMatch(printed, secret, 'never printed');
+  }
+});
+
+t.test('OIDC_*', async (t) => {
+  t.equal(loadConfig({}).oidc, undefined, 'unset: IdP tokens are off');
+  const base = { OIDC_ISSUER: 'https://idp.example.com', OIDC_AUDIENCE: 'bridge', OIDC_JWKS_URL: 'https://idp.example.com/keys' };
+  t.match(loadConfig(base).oidc, {
+    issuer: 'https://idp.example.com',
+    workspace: 'default',
+    subjectClaim: 'sub',
+    emailClaim: 'email',
+    ownerGroups: [],
+    codexAdminGroups: ['codex-admins'],
+    complianceGroups: [],
+  });
+  t.match(loadConfig({ ...base, OIDC_OWNER_GROUPS: ' owners , it-admins ,', OIDC_SUBJECT_CLAIM: 'oid' }).oidc, { ownerGroups: ['owners', 'it-admins'], subjectClaim: 'oid' });
+  t.throws(() => loadConfig({ OIDC_ISSUER: 'https://idp.example.com' }), { message: /OIDC_AUDIENCE and OIDC_JWKS_URL must be set together/ });
+  t.throws(() => loadConfig({ ...base, OIDC_JWKS_URL: 'http://idp.example.com/keys' }), { message: /https/ });
+  t.throws(() => loadConfig({ ...base, OIDC_JWKS_URL: 'not a url' }), { message: /OIDC_JWKS_URL is not a valid URL/ });
+  t.ok(loadConfig({ ...base, OIDC_JWKS_URL: 'http://127.0.0.1:8081/keys' }).oidc, 'http on loopback, for tests');
+});
