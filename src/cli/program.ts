@@ -6,6 +6,7 @@ import { AdminTokenError } from '../services/admin-tokens.service.js';
 import { TokenError } from '../services/tokens.service.js';
 import { registerAuditCommands } from './audit.command.js';
 import { cliActor, UserError, type CliContext, type CliIo } from './context.js';
+import { registerInitCommand } from './init.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerWorkspaceCommands } from './workspace.command.js';
@@ -26,6 +27,7 @@ function buildProgram(ctx: CliContext): Command {
     })
     .showHelpAfterError('(run with --help for usage)');
   registerMigrateCommand(program, ctx);
+  registerInitCommand(program, ctx);
   registerWorkspaceCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAuditCommands(program, ctx);

@@ -60,6 +60,8 @@ export interface Config {
   readonly publicUrl?: string;
   /** Largest group whose PATCH response carries its members; larger ones answer 204 (README "Large groups"). */
   readonly maxInlineMembers: number;
+  /** Requests a SCIM token may make per minute before 429 + Retry-After; 0 turns the limit off. */
+  readonly scimRateLimitPerMinute: number;
   /**
    * HS256 key of the admin JWTs the bridge mints (`codex-scim token create --scope admin`);
    * undefined disables them. Shared by the service and the CLI, never stored in the database.
@@ -166,6 +168,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxResults: integer(env, 'SCIM_MAX_RESULTS', 1000, 1, 100000),
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),
     maxInlineMembers: integer(env, 'SCIM_PATCH_MEMBER_LIMIT', 1000, 0, 1000000),
+    // Entra requires at least 25 requests/s per tenant and honours 429 + Retry-After.
+    scimRateLimitPerMinute: integer(env, 'SCIM_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
     adminJwtSecret: adminJwtSecret(env),
     oidc: oidc(env),
     // Unset or 0: keep everything. At most 100 years.

@@ -237,7 +237,7 @@ t.test('changes are audited with the operating-system user as the actor', async 
 
 t.test('user errors: one line on stderr, exit 1, nothing on stdout', async (t) => {
   const cases: [string[], RegExp][] = [
-    [['token', 'create', '--workspace', 'acme', '--scope', 'admin', '--role', 'owner'], /^error: Admin tokens are not yet supported/],
+    [['token', 'create', '--workspace', 'acme', '--scope', 'admin', '--role', 'owner'], /^error: ADMIN_JWT_SECRET is not set/],
     [['token', 'create', '--workspace', 'nope', '--scope', 'scim'], /^error: No workspace named or with id "nope"/],
     [['token', 'create', '--workspace', 'acme', '--scope', 'scim', '--expires-in-days', '0'], /^error: option '--expires-in-days <days>' argument '0' is invalid/],
     [['token', 'create', '--workspace', 'acme'], /^error: required option '--scope <scope>' not specified/],
@@ -273,4 +273,23 @@ t.test('migrate on a current database applies nothing', async (t) => {
   t.equal(upToDate.code, 0, upToDate.stderr);
   t.equal(upToDate.stdout, '');
   t.match(upToDate.stderr, /up to date/);
+});
+
+t.test('init re-seeds what is missing of the recommended access model, audited', async (t) => {
+  const nothing = await inProcess(['init', '--workspace', 'acme']);
+  t.equal(nothing.code, 0, nothing.stderr);
+  t.match(nothing.stderr, /nothing added/, 'a new workspace is already seeded');
+
+  const { deleteMapping, listMappings } = await import('../../src/services/access.service.js');
+  const removed = await sharedDb().then(async ({ db }) => {
+    const mapping = (await listMappings(db, workspaceId, {})).find((m) => m.group.value === 'codex-admins');
+    if (!mapping) throw new Error('codex-admins mapping missing');
+    await deleteMapping(db, { workspaceId, actor: { type: 'system', id: 'test' } }, mapping.id);
+    return mapping;
+  });
+  const reseeded = await inProcess(['init', '--workspace', 'acme']);
+  t.equal(reseeded.code, 0, reseeded.stderr);
+  t.match(reseeded.stderr, /Mapped group "codex-admins"/);
+  const after = await sharedDb().then(({ db }) => listMappings(db, workspaceId, {}));
+  t.ok(after.some((m) => m.group.value === 'codex-admins' && m.id !== removed.id), 'the mapping is back');
 });
