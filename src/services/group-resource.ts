@@ -2,10 +2,9 @@ import { Readable } from 'node:stream';
 import type { Executor } from '../db/index.js';
 import type { GroupRow } from '../db/types.js';
 import { memberPage, type MemberRow } from '../repositories/groups.repository.js';
-import { etagOf } from '../scim/etag.js';
 import { includesAttribute, projectResource, type ProjectionParams } from '../scim/projection.js';
 import { GROUP_SCHEMA, LIST_RESPONSE_SCHEMA } from '../scim/schemas/index.js';
-import type { ScimResource } from './user-resource.js';
+import { resourceMeta, type ScimResource } from './user-resource.js';
 
 // Row ↔ SCIM Group representation (RFC 7643 §4.2). Members are never held in memory as a whole:
 // a group of 100,000 members is written to the response in keyset-paged chunks.
@@ -22,13 +21,7 @@ export function toGroupResource(row: GroupRow, baseUrl: string): ScimResource {
     schemas: [GROUP_SCHEMA],
     id: row.id,
     ...(row.resource as Record<string, unknown>),
-    meta: {
-      resourceType: 'Group',
-      created: new Date(row.created_at).toISOString(),
-      lastModified: new Date(row.updated_at).toISOString(),
-      location: groupLocation(baseUrl, row.id),
-      version: etagOf(row.version),
-    },
+    meta: resourceMeta('Group', row, groupLocation(baseUrl, row.id)),
   };
 }
 

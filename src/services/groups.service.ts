@@ -3,12 +3,11 @@ import type { Transaction } from 'kysely';
 import type { NewAuditEvent } from '../audit/types.js';
 import type { Database, GroupRow } from '../db/types.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
+import { compileListQuery } from '../repositories/list-query-sql.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../repositories/errors.js';
-import { compileFilter, compileSort } from '../repositories/filter-sql.js';
 import * as groups from '../repositories/groups.repository.js';
 import { ScimError } from '../scim/errors.js';
 import { checkIfMatch } from '../scim/etag.js';
-import { parseFilter } from '../scim/filter.js';
 import type { ListQuery } from '../scim/list-query.js';
 import { planGroupPatch, type MemberOp } from '../scim/patch.js';
 import { normalizeGroup } from '../scim/resource.js';
@@ -122,10 +121,7 @@ export async function getGroup(ctx: ScimContext, id: string): Promise<GroupRow> 
 }
 
 export async function listGroups(ctx: ScimContext, query: ListQuery): Promise<{ totalResults: number; rows: GroupRow[] }> {
-  const where = query.filter ? compileFilter('Group', parseFilter('Group', query.filter)) : undefined;
-  const orderBy = query.sortBy
-    ? { expression: compileSort('Group', query.sortBy), direction: query.sortOrder === 'descending' ? ('desc' as const) : ('asc' as const) }
-    : undefined;
+  const { where, orderBy } = compileListQuery('Group', query);
   const totalResults = await groups.countGroups(ctx.db, ctx.workspaceId, where);
   if (query.count === 0 || query.startIndex > totalResults) return { totalResults, rows: [] };
   const rows = await groups.pageGroups(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count });

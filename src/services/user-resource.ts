@@ -19,13 +19,22 @@ export function toUserResource(row: UserRow, groups: UserGroupRow[], baseUrl: st
     id: row.id,
     ...resource,
     groups: groups.map((g) => ({ value: g.group_id, $ref: `${baseUrl}/Groups/${g.group_id}`, display: g.display_name, type: 'direct' })),
-    meta: {
-      resourceType: 'User',
-      created: new Date(row.created_at).toISOString(),
-      lastModified: new Date(row.updated_at).toISOString(),
-      location: userLocation(baseUrl, row.id),
-      version: etagOf(row.version),
-    },
+    meta: resourceMeta('User', row, userLocation(baseUrl, row.id)),
+  };
+}
+
+/** RFC 7643 §3.1 `meta`, from the columns every resource table has. */
+export function resourceMeta(
+  resourceType: 'User' | 'Group',
+  row: { created_at: Date | string; updated_at: Date | string; version: number },
+  location: string,
+) {
+  return {
+    resourceType,
+    created: new Date(row.created_at).toISOString(),
+    lastModified: new Date(row.updated_at).toISOString(),
+    location,
+    version: etagOf(row.version),
   };
 }
 

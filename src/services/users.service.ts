@@ -4,11 +4,10 @@ import type { NewAuditEvent } from '../audit/types.js';
 import type { Database, UserRow } from '../db/types.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { isUniqueViolation } from '../repositories/errors.js';
+import { compileListQuery } from '../repositories/list-query-sql.js';
 import * as users from '../repositories/users.repository.js';
-import { compileFilter, compileSort } from '../repositories/filter-sql.js';
 import { ScimError } from '../scim/errors.js';
 import { checkIfMatch } from '../scim/etag.js';
-import { parseFilter } from '../scim/filter.js';
 import type { ListQuery } from '../scim/list-query.js';
 import { applyUserPatch } from '../scim/patch.js';
 import { normalizeUser } from '../scim/resource.js';
@@ -76,10 +75,7 @@ export async function getUser(ctx: ScimContext, id: string): Promise<ScimResourc
 }
 
 export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ListResult> {
-  const where = query.filter ? compileFilter('User', parseFilter('User', query.filter)) : undefined;
-  const orderBy = query.sortBy
-    ? { expression: compileSort('User', query.sortBy), direction: query.sortOrder === 'descending' ? ('desc' as const) : ('asc' as const) }
-    : undefined;
+  const { where, orderBy } = compileListQuery('User', query);
   const totalResults = await users.countUsers(ctx.db, ctx.workspaceId, where);
   if (query.count === 0 || query.startIndex > totalResults) return { totalResults, resources: [] };
   const rows = await users.pageUsers(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count });
