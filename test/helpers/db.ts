@@ -70,7 +70,9 @@ function withDatabase(url: string, database: string): string {
 }
 
 function kyselyFor(url: string, max = 5): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max }) }) });
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => {}); // an idle connection ended by the server is simply dropped
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** Creates (once per server) the migrated template database, serialised by an advisory lock. */
@@ -92,7 +94,7 @@ async function ensurePgTemplate(admin: Kysely<Database>, url: string): Promise<v
 
 async function createPostgres(): Promise<DbHandle & { databaseUrl: string }> {
   const url = serverUrl();
-  const admin = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+  const admin = kyselyFor(url, 1);
   const name = `bridge_test_${randomBytes(6).toString('hex')}`;
   try {
     await ensurePgTemplate(admin, url);
@@ -113,9 +115,13 @@ async function createPostgres(): Promise<DbHandle & { databaseUrl: string }> {
     databaseUrl,
     async close() {
       await db.destroy();
+      // No `with (force)`: a pool another part of the test has not closed yet must not have its
+      // connections killed under it. A database still in use is left for the throwaway cluster.
       const drop = kyselyFor(url, 1);
       try {
-        await sql.raw(`drop database if exists ${name} with (force)`).execute(drop);
+        await sql.raw(`drop database if exists ${name}`).execute(drop);
+      } catch {
+        // still in use: harmless, the cluster is deleted at the end of the run
       } finally {
         await drop.destroy();
       }
