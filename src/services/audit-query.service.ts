@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { AUDIT_EVENT_TYPES, type AuditActor, type AuditActorType, type AuditEvent, type AuditVerifyResult } from '../audit/types.js';
 import type { Database, Executor } from '../db/index.js';
-import { findChainHead } from '../repositories/audit.repository.js';
+import { findChainHead, GENESIS_HASH } from '../repositories/audit.repository.js';
 import {
   checkpointDigest,
   findCheckpointAccess,
@@ -404,6 +404,7 @@ const MAX_VERIFY_ATTEMPTS = 50;
  * newest audit.purged event must name the anchor, and the checkpoint tables must still hash to the
  * digest it recorded. A purge that commits while the chain is being walked deletes events below
  * the new anchor, which would look like a gap: when the anchor moved meanwhile, the walk restarts.
+ * The checkpoint is checked in one snapshot with the head it belongs to, so a purge cannot split it.
  */
 export async function verifyAudit(db: Executor, workspaceId: string, options: { pageSize?: number } = {}): Promise<AuditVerifyReport> {
   for (let attempt = 1; ; attempt++) {
@@ -412,32 +413,29 @@ export async function verifyAudit(db: Executor, workspaceId: string, options: { 
     const after = await findChainHead(db, workspaceId);
     if (!chain.ok && attempt < MAX_VERIFY_ATTEMPTS && (after?.anchorSeq ?? 0) !== (before?.anchorSeq ?? 0)) continue;
     const head = after ?? before;
-    const report: AuditVerifyReport = {
+    const checkpoint = await verifyCheckpoint(db, workspaceId);
+    return {
       workspaceId,
       ...chain,
+      ok: chain.ok && (checkpoint === null || checkpoint.ok),
       head: head ? { seq: head.seq, hash: head.hash } : null,
-      anchor: { seq: head?.anchorSeq ?? 0, hash: head?.anchorHash ?? '0'.repeat(64) },
-      checkpoint: null,
+      anchor: { seq: head?.anchorSeq ?? 0, hash: head?.anchorHash ?? GENESIS_HASH },
+      checkpoint,
     };
-    const checkpoint = await verifyCheckpoint(db, workspaceId, head?.anchorSeq ?? 0, head?.anchorHash ?? '');
-    if (checkpoint && !checkpoint.ok && attempt < MAX_VERIFY_ATTEMPTS && (await findChainHead(db, workspaceId))?.anchorSeq !== head?.anchorSeq) continue;
-    report.checkpoint = checkpoint;
-    if (checkpoint && !checkpoint.ok) report.ok = false;
-    return report;
   }
 }
 
-async function verifyCheckpoint(db: Executor, workspaceId: string, anchorSeq: number, anchorHash: string): Promise<AuditVerifyReport['checkpoint']> {
-  // Read in one snapshot: the purge rewrites the checkpoint and appends its record together.
+async function verifyCheckpoint(db: Executor, workspaceId: string): Promise<AuditVerifyReport['checkpoint']> {
   return snapshotRead(db, async (db) => {
-    const [purge, digest] = await Promise.all([findLatestPurge(db, workspaceId), checkpointDigest(db, workspaceId)]);
+    const [head, purge, digest] = await Promise.all([findChainHead(db, workspaceId), findLatestPurge(db, workspaceId), checkpointDigest(db, workspaceId)]);
+    const anchorSeq = head?.anchorSeq ?? 0;
     if (anchorSeq === 0) {
       if (digest.members === 0 && digest.access === 0) return null;
       return { ok: false, throughSeq: 0, members: digest.members, access: digest.access, problem: 'checkpoint_without_purge' };
     }
     const base = { throughSeq: anchorSeq, members: digest.members, access: digest.access };
     if (!purge || !purge.checkpoint) return { ok: false, ...base, problem: 'purge_record_missing' };
-    if (purge.throughSeq !== anchorSeq || purge.anchorHash !== anchorHash) return { ok: false, ...base, problem: 'anchor_mismatch' };
+    if (purge.throughSeq !== anchorSeq || purge.anchorHash !== head?.anchorHash) return { ok: false, ...base, problem: 'anchor_mismatch' };
     if (purge.checkpoint.sha256 !== digest.sha256) return { ok: false, ...base, problem: 'checkpoint_mismatch' };
     return { ok: true, ...base };
   });
