@@ -1,12 +1,11 @@
 import t from 'tap';
 import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
-import { addMembers, closePoolBeforeDrop, createGroup, createUser, patchGroup, removeMemberByFilter, sleep } from './helpers.js';
+import { addMembers, createGroup, createUser, patchGroup, removeMemberByFilter, sleep } from './helpers.js';
 
 // The auditors' endpoints over a history made through the real SCIM API: filters and cursors,
 // histories, point-in-time answers from events, verify, retention, and who may read any of it.
 
 const ctx = await buildAdminTestApp(t);
-closePoolBeforeDrop(t, ctx.db);
 const { api, scim } = ctx;
 
 /** An instant strictly between what happened before it and what happens after it. */

@@ -8,13 +8,12 @@ import { runCli } from '../../src/cli/program.js';
 import { testConfig } from '../../src/config/index.js';
 import type { ExportRecord } from '../../src/services/audit-export.service.js';
 import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
-import { addMembers, asOwnerWithoutTriggers, closePoolBeforeDrop, createGroup, createUser, patchGroup, sleep } from './helpers.js';
+import { addMembers, asOwnerWithoutTriggers, createGroup, createUser, patchGroup, sleep } from './helpers.js';
 
 // `codex-scim audit export | verify | retention | purge`, and verify's API twin: tampering is
 // reported with the first broken link (exit 1 on the command line).
 
 const ctx = await buildAdminTestApp(t);
-closePoolBeforeDrop(t, ctx.db);
 const { db } = ctx.db;
 
 interface Run {

@@ -6,7 +6,7 @@ import { appendAuditEvents, newAuditEventId } from '../../src/repositories/audit
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import { exportJsonl, exportWindow, listExportFiles, parseWindowId, windowId, type ExportRecord } from '../../src/services/audit-export.service.js';
 import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
-import { addMembers, closePoolBeforeDrop, createGroup, createUser, patchGroup, sleep } from './helpers.js';
+import { addMembers, createGroup, createUser, patchGroup, sleep } from './helpers.js';
 
 // The compliance export: hourly JSONL files listed after a timestamp, one record per event with
 // a stable id; completeness only once no event can still land in a file; streaming in keyset
@@ -14,7 +14,6 @@ import { addMembers, closePoolBeforeDrop, createGroup, createUser, patchGroup, s
 
 const HOUR = 3_600_000;
 const ctx = await buildAdminTestApp(t);
-closePoolBeforeDrop(t, ctx.db);
 const { db } = ctx.db;
 
 const parseJsonl = (text: string): ExportRecord[] =>

@@ -1,6 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { sql, type Transaction } from 'kysely';
-import pg from 'pg';
 import { eventHasher } from '../../src/audit/hash-chain.js';
 import { newAuditEventId } from '../../src/audit/ids.js';
 import { canonicalAuditData } from '../../src/audit/redact.js';
@@ -8,7 +7,6 @@ import type { AuditActor, NewAuditEvent } from '../../src/audit/types.js';
 import type { Db } from '../../src/db/index.js';
 import type { Database } from '../../src/db/types.js';
 import type { TestApp } from '../helpers/app.js';
-import type { TestDb } from '../helpers/db.js';
 
 // Shared by the audit tests: SCIM writes through the real app, and the database owner's view.
 
@@ -107,29 +105,3 @@ export async function appendBackdated(db: Db, workspaceId: string, occurredAt: D
   });
 }
 
-/**
- * Works around a teardown race of the PostgreSQL test harness: pg-pool's end() resolves before its
- * clients' sockets have closed, so the harness's `drop database … with (force)` can terminate a
- * client that is still closing, whose 'error' then reaches the pool with no listener and crashes
- * the test process ("terminating connection due to administrator command"). Registered after the
- * app (tap runs teardowns last-in first-out), this ends the pool and waits until the database
- * has no sessions left, before the harness drops it.
- */
-export function closePoolBeforeDrop(t: { teardown(fn: () => unknown): void }, handle: TestDb): void {
-  if (handle.dialect !== 'postgres' || !handle.databaseUrl || !process.env.TEST_DATABASE_URL) return;
-  const name = decodeURIComponent(new URL(handle.databaseUrl).pathname.slice(1));
-  t.teardown(async () => {
-    await handle.db.destroy();
-    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
-    await admin.connect();
-    try {
-      for (let i = 0; i < 250; i++) {
-        const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
-        if (rows[0]?.n === 0) return;
-        await sleep(20);
-      }
-    } finally {
-      await admin.end();
-    }
-  });
-}

@@ -6,7 +6,7 @@ import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js
 import { groupMembersAsOf, verifyAudit } from '../../src/services/audit-query.service.js';
 import { createScimToken } from '../../src/services/tokens.service.js';
 import { buildTestApp, TEST_ACTOR, type TestApp } from '../helpers/app.js';
-import { body, closePoolBeforeDrop, GROUP, PATCH, USER } from './helpers.js';
+import { body, GROUP, PATCH, USER } from './helpers.js';
 
 // Property: after any sequence of SCIM operations through the real app, (1) replaying the member
 // events from empty reproduces group_members exactly, and (2) every user's user_access row is the
@@ -14,7 +14,6 @@ import { body, closePoolBeforeDrop, GROUP, PATCH, USER } from './helpers.js';
 // nothing), each naming a cause that precedes it. Failed requests must leave no event behind.
 
 const base = await buildTestApp(t);
-closePoolBeforeDrop(t, base.db);
 const { db } = base.db;
 
 // Names the seeded displayName mappings grant access to, and two that grant nothing.

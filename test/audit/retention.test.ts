@@ -14,7 +14,7 @@ import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js
 import { AuditHistoryPurgedError, effectivePermissionsAsOf, groupMembersAsOf, verifyAudit } from '../../src/services/audit-query.service.js';
 import { AuditPurgeRefusedError, purgeWorkspace, runRetention, setRetention } from '../../src/services/audit-retention.service.js';
 import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
-import { addMembers, appendBackdated, asOwnerWithoutTriggers, closePoolBeforeDrop, createGroup, createUser, eventCount, patchGroup, removeMembers, sleep } from './helpers.js';
+import { addMembers, appendBackdated, asOwnerWithoutTriggers, createGroup, createUser, eventCount, patchGroup, removeMembers, sleep } from './helpers.js';
 
 // Retention: the purge deletes old events under the purge flag, folds them into a checkpoint,
 // moves the chain anchor and records itself — and afterwards verify still succeeds and every
@@ -22,7 +22,6 @@ import { addMembers, appendBackdated, asOwnerWithoutTriggers, closePoolBeforeDro
 
 const DAY = 24 * 3_600_000;
 const ctx = await buildAdminTestApp(t);
-closePoolBeforeDrop(t, ctx.db);
 const { db } = ctx.db;
 const system = { type: 'system' as const, id: 'test' };
 

@@ -3,13 +3,12 @@ import t, { type Test } from 'tap';
 import { findChainHead } from '../../src/repositories/audit.repository.js';
 import { verifyAudit } from '../../src/services/audit-query.service.js';
 import { buildTestApp } from '../helpers/app.js';
-import { addMembers, closePoolBeforeDrop, createGroup, createUser, eventCount, PATCH, patchGroup } from './helpers.js';
+import { addMembers, createGroup, createUser, eventCount, PATCH, patchGroup } from './helpers.js';
 
 // A failure anywhere in a write's transaction — in the change, in the audit append, in the
 // effective-access recompute, or at commit — leaves neither the change nor any event.
 
 const app = await buildTestApp(t);
-closePoolBeforeDrop(t, app.db);
 const { db } = app.db;
 
 async function state() {
