@@ -8,13 +8,15 @@ import type { AdminPrincipal, AdminRole } from '../services/admin-tokens.service
 /**
  * What a route of the admin API requires. `read`: any admin role (owner, codex-admin, compliance);
  * `manage`: changes to roles, permissions, mappings, direct roles, the default role (owner,
- * codex-admin); `owner`: the workspace's resolution settings (owner only).
+ * codex-admin); `audit`: the audit trail (owner, compliance — as in Codex, the Security/Compliance
+ * admin reads it and a Codex Admin does not); `owner`: workspace settings (owner only).
  */
-export type AdminAccess = 'read' | 'manage' | 'owner';
+export type AdminAccess = 'read' | 'manage' | 'audit' | 'owner';
 
 export const ROLES_FOR: Readonly<Record<AdminAccess, readonly AdminRole[]>> = {
   read: ['owner', 'codex-admin', 'compliance'],
   manage: ['owner', 'codex-admin'],
+  audit: ['owner', 'compliance'],
   owner: ['owner'],
 };
 

@@ -2,7 +2,6 @@ import { Readable } from 'node:stream';
 import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/type-provider-typebox';
 import type { Config } from '../../config/index.js';
 import { adminAudit } from '../../plugins/admin-auth.js';
-import { AdminAuthError } from '../../services/admin-errors.js';
 import { DEFAULT_WINDOW_LIST, exportWindow, listExportFiles, MAX_WINDOW_LIST, WINDOW_SIZE } from '../../services/audit-export.service.js';
 import * as auditQuery from '../../services/audit-query.service.js';
 import { getRetention, MAX_RETENTION_DAYS, setRetention } from '../../services/audit-retention.service.js';
@@ -13,8 +12,6 @@ import { Cursor, errors, Nullable, UserRef, Uuid } from './schemas.js';
 // owner roles only — a Codex Admin administers Codex but does not read the audit trail.
 
 const tags = ['Audit'];
-const AUDIT_ROLES = ['owner', 'compliance'] as const;
-const ROLES_NOTE = `Roles: ${AUDIT_ROLES.join(', ')}.`;
 
 const DateTimeParam = Type.String({ format: 'date-time', description: 'RFC 3339, e.g. 2026-10-01T00:00:00Z' });
 const Limit = Type.Integer({ minimum: 1, maximum: auditQuery.MAX_PAGE, default: auditQuery.DEFAULT_PAGE, description: 'Page size' });
@@ -129,21 +126,7 @@ const splitTypes = (value: string | undefined): string[] | undefined =>
 const date = (value: string | undefined): Date | undefined => (value === undefined ? undefined : new Date(value));
 
 const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
-  // The admin scope admits any admin role to `read` routes; the trail is narrower. This hook runs
-  // after the scope's authentication hook, which has set request.admin.
-  app.addHook('onRequest', async (request) => {
-    if (!(AUDIT_ROLES as readonly string[]).includes(request.admin.role)) {
-      throw new AdminAuthError(403, `The ${request.admin.role} role may not read the audit trail; it requires ${AUDIT_ROLES.join(' or ')}`);
-    }
-  });
-  // Keep the OpenAPI role note truthful (the scope writes the note of the declared access level).
-  app.addHook('onRoute', (route) => {
-    const description = route.schema?.description;
-    if (description && route.config?.adminAccess === 'read') {
-      route.schema!.description = description.replace(/Roles: [^\n]*\.$/, ROLES_NOTE);
-    }
-  });
-  const audit = { adminAccess: 'read' as const };
+  const audit = { adminAccess: 'audit' as const };
 
   app.get(
     '/audit/events',
