@@ -153,7 +153,16 @@ export interface AuditEventData {
   'policy.rules_changed': { before: unknown[]; after: unknown[]; version?: number };
   'policy.fallback_changed': { before: { policyId: string; policyName: string } | null; after: { policyId: string; policyName: string } | null; version?: number };
   /** Written by the retention purge; anchorHash keeps the remaining chain verifiable. */
-  'audit.purged': { throughSeq: number; anchorHash: string; deleted: number; before: string };
+  /** The purge's checkpoint: events through throughSeq were folded into it and deleted. */
+  'audit.purged': {
+    throughSeq: number;
+    throughAt: string;
+    anchorHash: string;
+    deleted: number;
+    before: string;
+    retentionDays?: number;
+    checkpoint: { members: number; access: number; sha256: string };
+  };
 
   /** Describes the token, never its secret or its hash. */
   'token.created': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null; expiresAt?: string | null };
