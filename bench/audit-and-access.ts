@@ -218,6 +218,41 @@ async function cliExport(env: BenchEnvironment): Promise<ReadRate> {
   return { name, events: lines, ms: elapsed, bytes: size, note: 'includes starting the CLI process' };
 }
 
+/**
+ * The HTTP export a compliance pipeline polls: list the JSONL files (one per UTC hour), download
+ * each, streamed. Also reports how much the server's memory rose while streaming them.
+ */
+async function httpExport(env: BenchEnvironment, admin: Admin): Promise<ReadRate> {
+  const name = '`GET /api/v1/audit/exports/{file}` (HTTP, every hourly JSONL file)';
+  if (!admin.client) return { name, events: 0, ms: NaN, note: `not available: ${admin.unavailable}` };
+  const listed = await admin.client.send('GET', '/api/v1/audit/exports?includeIncomplete=true&limit=1000', undefined, { keepBody: true });
+  if (listed.status !== 200) return { name, events: 0, ms: NaN, note: `not available yet: GET /api/v1/audit/exports answered ${listed.status}` };
+  const files = (JSON.parse(listed.body!) as { files: { path: string; events: number }[] }).files;
+  const before = await env.serverStats({ gc: true });
+  let lines = 0;
+  let listedEvents = 0;
+  let size = 0;
+  const { ms: elapsed } = await timed(async () => {
+    for (const file of files) {
+      const path = file.path.startsWith('/') ? file.path : `/api/v1/audit/exports/${file.path}`;
+      const result = await admin.client!.send('GET', path, undefined, { countLines: true, timeoutMs: 600_000 });
+      if (result.status !== 200) throw new Error(`GET ${path} answered ${result.status}`);
+      size += result.bytes;
+      lines += result.lines ?? 0;
+      listedEvents += file.events;
+    }
+  });
+  const after = await env.serverStats({ gc: true });
+  if (lines !== listedEvents) throw new Error(`the export files held ${lines} records, their listing said ${listedEvents}`);
+  return {
+    name,
+    events: lines,
+    ms: elapsed,
+    bytes: size,
+    note: `${files.length} file(s); server peak RSS +${bytes(Math.max(0, after.peakRss - before.rss))}, live heap after GC ${bytes(before.heapAfterGc)} → ${bytes(after.heapAfterGc)}`,
+  };
+}
+
 /** What any export has to do at least: keyset pages in seq order, one JSON line per event. */
 async function keysetJsonl(env: BenchEnvironment): Promise<ReadRate> {
   const head = await headSeq(env.db, env.workspaceId);
@@ -348,7 +383,7 @@ export async function runAuditAndAccess(options: BenchOptions): Promise<void> {
     await sql`vacuum analyze audit_events`.execute(env.db);
     const readLoad = await waitForQuiet();
     log('reading the trail back');
-    const rates = [await cliExport(env), await keysetJsonl(env), await verifyRate(env)];
+    const rates = [await httpExport(env, admin), await cliExport(env), await keysetJsonl(env), await verifyRate(env)];
 
     admin.client?.destroy();
     const report = render(env, { seedMs: seeded.ms, fill, patches, puts, reads, rates, readLoad, admin, explained });

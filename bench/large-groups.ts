@@ -206,18 +206,21 @@ async function bulkPuts(env: BenchEnvironment, f: Fixture, reps: number): Promis
 interface GetFull {
   runs: { ms: number; bytes: number }[];
   peakRssDelta: number;
+  /** Live heap after a full GC, before and after the GETs: what the streaming kept. */
+  heapBefore: number;
+  heapAfter: number;
 }
 
 async function fullGets(env: BenchEnvironment, group: GroupRef, reps: number): Promise<GetFull> {
-  const before = await env.serverStats();
+  const before = await env.serverStats({ gc: true });
   const runs: { ms: number; bytes: number }[] = [];
   for (let r = 0; r < reps; r++) {
     const result = await env.scim.send('GET', `/Groups/${group.id}`);
     if (result.status !== 200) throw new Error(`GET answered ${result.status}`);
     runs.push({ ms: result.ms, bytes: result.bytes });
   }
-  const after = await env.serverStats();
-  return { runs, peakRssDelta: after.peakRss - before.rss };
+  const after = await env.serverStats({ gc: true });
+  return { runs, peakRssDelta: after.peakRss - before.rss, heapBefore: before.heapAfterGc, heapAfter: after.heapAfterGc };
 }
 
 export async function runLargeGroups(options: BenchOptions): Promise<void> {
@@ -268,11 +271,17 @@ export async function runLargeGroups(options: BenchOptions): Promise<void> {
     const full = await fullGets(env, f.large, getReps);
     const smallFull = await sequential(env.scim, { warmup, iterations: perCase, build: () => ({ method: 'GET', path: `/Groups/${f.small.id}` }), expect: [200] });
     const getLoadNote: LoadNote = { start: getLoad, end: loadavg()[0]! };
+    const size = async (path: string) => (await env.scim.send('GET', path)).bytes;
+    const getBytes = {
+      slim: await size(`/Groups/${f.large.id}?excludedAttributes=members`),
+      lookup: await size(`/Groups?filter=${encodeURIComponent('displayName eq "bench-large"')}&excludedAttributes=members`),
+      smallFull: await size(`/Groups/${f.small.id}`),
+    };
 
     log(`50,000-member PUTs, ${putReps} of each`);
     const puts = await bulkPuts(env, f, putReps);
 
-    const report = renderReport(env, options, { seedMs, patch, concurrent, slim: slim.get('all')!, lookup: lookup.get('all')!, slimLoad, full, smallFull: smallFull.get('all')!, getLoad: getLoadNote, puts, explain });
+    const report = renderReport(env, options, { seedMs, patch, concurrent, slim: slim.get('all')!, lookup: lookup.get('all')!, slimLoad, full, smallFull: smallFull.get('all')!, getLoad: getLoadNote, getBytes, puts, explain });
     process.stdout.write(`${report}\n`);
     if (options.write) writeSection('large-groups', report);
   } finally {
@@ -285,6 +294,7 @@ interface Results {
   patch: Map<Idp, { result: Map<string, LatencyStats>; load: LoadNote }>;
   concurrent: Record<Size, { result: Awaited<ReturnType<typeof cannon>>; load: LoadNote }>;
   getLoad: LoadNote;
+  getBytes: { slim: number; lookup: number; smallFull: number };
   slim: LatencyStats;
   lookup: LatencyStats;
   slimLoad: Awaited<ReturnType<typeof cannon>>;
@@ -386,10 +396,10 @@ function renderReport(env: BenchEnvironment, options: BenchOptions, r: Results):
     table(
       ['request', 'n', 'p50', 'p95', 'p99', 'max', 'req/s', 'response'],
       [
-        [`\`GET /Groups/{id}?excludedAttributes=members\`, sequential`, ...latencyCells(r.slim), bytes(0)],
-        [`same, 8 connections (autocannon)`, ...latencyCells(r.slimLoad.stats), bytes(r.slimLoad.bytesPerRequest)],
-        [`\`GET /Groups?filter=displayName eq "bench-large"&excludedAttributes=members\` (Entra's lookup)`, ...latencyCells(r.lookup), ''],
-        [`\`GET /Groups/{id}\`, ${SMALL}-member group, full`, ...latencyCells(r.smallFull), ''],
+        [`\`GET /Groups/{id}?excludedAttributes=members\`, sequential`, ...latencyCells(r.slim), bytes(r.getBytes.slim)],
+        [`same, 8 connections (autocannon)`, ...latencyCells(r.slimLoad.stats), bytes(r.getBytes.slim)],
+        [`\`GET /Groups?filter=displayName eq "bench-large"&excludedAttributes=members\` (Entra's lookup)`, ...latencyCells(r.lookup), bytes(r.getBytes.lookup)],
+        [`\`GET /Groups/{id}\`, ${SMALL}-member group, full`, ...latencyCells(r.smallFull), bytes(r.getBytes.smallFull)],
         [
           `\`GET /Groups/{id}\`, ${num(USERS)}-member group, full (streamed)`,
           num(fullMs.length),
@@ -405,7 +415,8 @@ function renderReport(env: BenchEnvironment, options: BenchOptions, r: Results):
     '',
   );
   out.push(
-    `The full GET streams ${bytes(fullBytes)} at ${num(fullBytes / 1024 / 1024 / (median(fullMs) / 1000), 1)} MiB/s; the server's peak RSS rose by ${bytes(Math.max(0, r.full.peakRssDelta))} during the ${num(fullMs.length)} full GETs.`,
+    `The full GET streams ${bytes(fullBytes)} at ${num(fullBytes / 1024 / 1024 / (median(fullMs) / 1000), 1)} MiB/s; the server's peak RSS rose by ${bytes(Math.max(0, r.full.peakRssDelta))} during the ${num(fullMs.length)} full GETs ` +
+      `(transient: its live heap after a full GC was ${bytes(r.full.heapBefore)} before and ${bytes(r.full.heapAfter)} after).`,
   );
   if (r.explain) {
     out.push('', '<details><summary>EXPLAIN ANALYZE of each statement (<code>--explain</code>)</summary>', '', r.explain, '</details>');

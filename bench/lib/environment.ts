@@ -24,6 +24,8 @@ export interface ServerStats {
   peakRss: number;
   /** User + system CPU time of the app process since it started. */
   cpuMs: number;
+  /** heapUsed right after a full garbage collection (NaN unless asked for). */
+  heapAfterGc: number;
 }
 
 export interface BenchEnvironment {
@@ -42,8 +44,8 @@ export interface BenchEnvironment {
   cli(args: string[]): string;
   /** The service's environment variables (DATABASE_URL included). */
   serviceEnv: Record<string, string>;
-  /** The server process's RSS now, its peak since the previous call, and its CPU time so far. */
-  serverStats(): Promise<ServerStats>;
+  /** The server process's RSS now, its peak since the previous call, its CPU time so far, and (gc) its heap after a full GC. */
+  serverStats(options?: { gc?: boolean }): Promise<ServerStats>;
   /** CPU time used so far by this cluster's PostgreSQL processes that are alive (postmaster and children). */
   pgCpuMs(): number;
   close(): Promise<void>;
@@ -114,7 +116,7 @@ function processTreeCpuMs(rootPid: number): number {
 }
 
 async function startAppProcess(serviceEnv: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = fork(APP_PROCESS, [JSON.stringify(serviceEnv)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(APP_PROCESS, [JSON.stringify(serviceEnv)], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const baseUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the app process did not start within 60 s')), 60_000);
     child.once('exit', (code) => reject(new Error(`the app process exited with ${code} before listening`)));
@@ -211,15 +213,15 @@ export async function startEnvironment(name: string, options: EnvironmentOptions
         return result.stdout;
       },
       pgCpuMs: () => processTreeCpuMs(postmasterPid),
-      serverStats: () =>
+      serverStats: (statsOptions = {}) =>
         new Promise((resolve) => {
           const onMessage = (m: ServerStats & { type: string }) => {
             if (m.type !== 'stats') return;
             appProcess.off('message', onMessage);
-            resolve({ rss: m.rss, peakRss: m.peakRss, cpuMs: m.cpuMs });
+            resolve({ rss: m.rss, peakRss: m.peakRss, cpuMs: m.cpuMs, heapAfterGc: m.heapAfterGc });
           };
           appProcess.on('message', onMessage);
-          appProcess.send({ type: 'stats' });
+          appProcess.send({ type: 'stats', gc: statsOptions.gc ?? false });
         }),
       close: async () => {
         clearTimeout(deadline);

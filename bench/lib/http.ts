@@ -10,10 +10,13 @@ export interface HttpResult {
   ms: number;
   /** Only when asked for (keepBody); large bodies are counted and dropped. */
   body?: string;
+  /** Newlines in the body (JSONL records), when asked for (countLines). */
+  lines?: number;
 }
 
 export interface RequestOptions {
   keepBody?: boolean;
+  countLines?: boolean;
   /** Give up (reject with a TimeoutError) after this long; default 120 s. */
   timeoutMs?: number;
   headers?: Record<string, string>;
@@ -54,14 +57,22 @@ export class BenchClient {
       const started = process.hrtime.bigint();
       const req = request(this.url(path), { method, headers, agent: this.agent }, (res) => {
         let bytes = 0;
+        let lines = 0;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
           if (options.keepBody) chunks.push(chunk);
+          if (options.countLines) for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
         });
         res.on('end', () => {
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
-          resolve({ status: res.statusCode ?? 0, bytes, ms, ...(options.keepBody ? { body: Buffer.concat(chunks).toString('utf8') } : {}) });
+          resolve({
+            status: res.statusCode ?? 0,
+            bytes,
+            ms,
+            ...(options.keepBody ? { body: Buffer.concat(chunks).toString('utf8') } : {}),
+            ...(options.countLines ? { lines } : {}),
+          });
         });
         res.on('error', reject);
       });
