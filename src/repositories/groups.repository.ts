@@ -6,8 +6,10 @@ import type { PageRequest } from './users.repository.js';
 
 // All Kysely code for groups and their memberships. Membership statements are set-based and
 // touch only the rows they name: one statement per operation, whatever the group's size.
-// Id lists travel as one uuid[] parameter and are joined through unnest(), which the planner
-// can hash-join; `= ANY(array)` would compare every row against every element.
+// Id lists travel as one uuid[] parameter. Lookups use `id = ANY($ids)` as an index condition
+// (one primary-key probe per id), never a join against unnest(): right after a bulk import the
+// planner's statistics still describe a tiny table, and a join it plans as a nested loop over
+// the unnested list costs members × ids (a 50,000-member PUT took minutes that way).
 
 export interface GroupColumns {
   display_name: string;
@@ -78,11 +80,10 @@ export async function missingUserIds(db: Executor, workspaceId: string, ids: rea
   const malformed = ids.filter((id) => !isUuid(id));
   if (malformed.length > 0) return malformed.slice(0, limit);
   if (ids.length === 0) return [];
-  const result = await sql<{ id: string }>`
-    select x.id from unnest(${uuidArray(ids)}) as x(id)
-    where not exists (select 1 from users u where u.id = x.id and u.workspace_id = ${workspaceId})
-    limit ${limit}`.execute(db);
-  return result.rows.map((r) => r.id);
+  const found = await sql<{ id: string }>`
+    select id from users where workspace_id = ${workspaceId} and id = any(${uuidArray(ids)})`.execute(db);
+  const existing = new Set(found.rows.map((r) => r.id));
+  return ids.filter((id) => !existing.has(id.toLowerCase())).slice(0, limit);
 }
 
 /** Inserts the memberships that do not exist yet; returns the user ids actually added. */
@@ -101,20 +102,26 @@ export async function removeMembers(db: Executor, groupId: string, userIds: read
   const ids = userIds.filter(isUuid); // an id that cannot exist cannot be removed: a no-op, not an error
   if (ids.length === 0) return [];
   const result = await sql<{ user_id: string }>`
-    delete from group_members m using unnest(${uuidArray(ids)}) as x(id)
-    where m.group_id = ${groupId} and m.user_id = x.id
-    returning m.user_id`.execute(db);
+    delete from group_members where group_id = ${groupId} and user_id = any(${uuidArray(ids)})
+    returning user_id`.execute(db);
   return result.rows.map((r) => r.user_id);
 }
 
-/** Deletes every membership except those of `keep`; returns the user ids removed. */
+/** Deletes every membership of the group; returns the user ids removed. */
+export async function removeAllMembers(db: Executor, groupId: string): Promise<string[]> {
+  const rows = await db.deleteFrom('group_members').where('group_id', '=', groupId).returning('user_id').execute();
+  return rows.map((r) => r.user_id);
+}
+
+/**
+ * Deletes every membership except those of `keep` (a PUT's member list); returns the user ids
+ * removed. A replacement is about the whole group anyway, so the difference is taken in memory
+ * over the current member ids — linear, and independent of the planner's statistics.
+ */
 export async function removeMembersExcept(db: Executor, groupId: string, keep: readonly string[]): Promise<string[]> {
-  const result = await sql<{ user_id: string }>`
-    delete from group_members m
-    where m.group_id = ${groupId}
-      and not exists (select 1 from unnest(${uuidArray(keep)}) as x(id) where x.id = m.user_id)
-    returning m.user_id`.execute(db);
-  return result.rows.map((r) => r.user_id);
+  const keepSet = new Set(keep.map((id) => id.toLowerCase()));
+  const leaving = (await allMemberIds(db, groupId)).filter((id) => !keepSet.has(id));
+  return removeMembers(db, groupId, leaving);
 }
 
 export interface MemberRow {

@@ -57,7 +57,7 @@ async function applyMemberOp(trx: Trx, ctx: ScimContext, groupId: string, op: Me
       delta.removed.push(...(await groups.removeMembers(trx, groupId, op.userIds)));
       return;
     case 'removeAll':
-      delta.removed.push(...(await groups.removeMembersExcept(trx, groupId, [])));
+      delta.removed.push(...(await groups.removeAllMembers(trx, groupId)));
       return;
     case 'replace':
       await requireUsers(trx, ctx, op.userIds);
@@ -175,7 +175,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     const current = await groups.lockGroup(trx, ctx.workspaceId, id);
     if (!current) throw ScimError.notFound('Group', id);
     checkIfMatch(ifMatch, current.version);
-    const removed = await groups.removeMembersExcept(trx, id, []);
+    const removed = await groups.removeAllMembers(trx, id);
     await groups.deleteGroup(trx, ctx.workspaceId, id);
     const events: NewAuditEvent[] = [
       ...memberEvents(id, { added: [], removed }),
