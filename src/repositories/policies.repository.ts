@@ -171,6 +171,19 @@ export async function listRules(db: Executor, workspaceId: string): Promise<Rule
 }
 
 /** Replaces the whole ordered list (positions 1..n in the given order). */
+/** Whether any rule names one of these groups (only then can their membership change a policy). */
+export async function rulesNameAnyGroup(db: Executor, workspaceId: string, groupIds: readonly string[]): Promise<boolean> {
+  if (groupIds.length === 0) return false;
+  const row = await db
+    .selectFrom('policy_rules')
+    .select('group_id')
+    .where('workspace_id', '=', workspaceId)
+    .where('group_id', 'in', groupIds)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function replaceRules(db: Executor, workspaceId: string, rules: ReadonlyArray<{ groupId: string; groupName: string; policyId: string }>): Promise<void> {
   await db.deleteFrom('policy_rules').where('workspace_id', '=', workspaceId).execute();
   if (rules.length === 0) return;

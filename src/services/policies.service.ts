@@ -180,11 +180,17 @@ export async function recomputePolicyAfterUserWrite(trx: Trx, audit: AuditContex
  */
 export async function recomputePolicyAfterGroupWrite(trx: Trx, audit: AuditContext, write: { events: readonly NewAuditEvent[]; eventIds: readonly string[] }): Promise<number> {
   const memberCause = new Map<string, string>();
+  const groupIds = new Set<string>();
   write.events.forEach((event, i) => {
     const userId = event.data?.userId;
-    if ((event.type === 'group.member_added' || event.type === 'group.member_removed') && typeof userId === 'string') memberCause.set(userId, write.eventIds[i]!);
+    if ((event.type === 'group.member_added' || event.type === 'group.member_removed') && typeof userId === 'string') {
+      memberCause.set(userId, write.eventIds[i]!);
+      groupIds.add(event.targetId);
+    }
   });
   if (memberCause.size === 0) return 0;
+  // Policies follow only the groups rules name: membership of any other group cannot change one.
+  if (!(await repo.rulesNameAnyGroup(trx, audit.workspaceId, [...groupIds]))) return 0;
   return recomputeEffectivePolicy(trx, audit, { userIds: [...memberCause.keys()] }, (userId) => memberCause.get(userId)!);
 }
 
