@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import sensible from '@fastify/sensible';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from './config/index.js';
 import type { DbHandle } from './db/index.js';
 import auditRetentionPlugin from './plugins/audit-retention.js';
@@ -9,6 +9,7 @@ import openapiPlugin from './plugins/openapi.js';
 import adminRoutes from './routes/admin/index.js';
 import healthRoutes from './routes/health.js';
 import scimRoutes, { SCIM_PREFIX } from './routes/scim/index.js';
+import { SCIM_CONTENT_TYPE, toScimError } from './plugins/scim-errors.js';
 
 export interface AppDependencies {
   /** An open, migrated database (tests); otherwise the app opens one from config. */
@@ -28,6 +29,14 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     genReqId: () => randomUUID(),
     // Entra encodes spaces in filters as '+'; the query parser decodes them.
     routerOptions: { ignoreTrailingSlash: true },
+    // A URL the router cannot decode (`/Users/%E0%A4%A`) never reaches a route's error handler.
+    frameworkErrors: (error, request, reply: FastifyReply) => {
+      if (request.url.startsWith(SCIM_PREFIX)) {
+        const scimError = toScimError(error);
+        return reply.code(scimError.status).type(SCIM_CONTENT_TYPE).send(scimError.toBody());
+      }
+      return reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The request URL is not valid' });
+    },
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);

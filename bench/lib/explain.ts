@@ -8,6 +8,7 @@ import type { BenchEnvironment } from './environment.js';
 import { log, ms, table } from './report.js';
 import { groupPut, memberPatch } from './scim-bodies.js';
 import { addAllUsers, setMembers } from './seed.js';
+import { DEFAULT_WORKSPACE_SCHEMAS } from '../../src/services/scim-schemas.service.js';
 
 // EXPLAIN ANALYZE of exactly the statements the service runs: the real service functions on a
 // Kysely whose connections, before each data statement, run it once under EXPLAIN (ANALYZE,
@@ -91,6 +92,7 @@ export async function capture(env: BenchEnvironment, work: (ctx: ScimContext) =>
     audit: { workspaceId: env.workspaceId, actor: { type: 'system', id: 'bench-explain' }, requestId: 'bench-explain' },
     maxResults: 1000,
     maxInlineMembers: 1000,
+    schemas: DEFAULT_WORKSPACE_SCHEMAS,
   };
   try {
     await work(ctx);

@@ -85,6 +85,9 @@ export const AUDIT_EVENT_TYPES = [
   'policy.rules_changed',
   'policy.fallback_changed',
   'audit.purged',
+  'scim.extension_declared',
+  'scim.extension_changed',
+  'scim.extension_removed',
   // target token
   'token.created',
   'token.revoked',
@@ -163,6 +166,11 @@ export interface AuditEventData {
     retentionDays?: number;
     checkpoint: { members: number; access: number; sha256: string };
   };
+
+  /** A SCIM extension schema the workspace declared, changed or removed; `forced` when values were held. */
+  'scim.extension_declared': { urn: string; after: Record<string, unknown> };
+  'scim.extension_changed': { urn: string; before: Record<string, unknown>; after: Record<string, unknown>; forced?: boolean; affected?: Record<string, number> };
+  'scim.extension_removed': { urn: string; before: Record<string, unknown>; forced?: boolean; affected?: Record<string, number> };
 
   /** Describes the token, never its secret or its hash. */
   'token.created': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null; expiresAt?: string | null };

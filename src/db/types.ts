@@ -10,6 +10,29 @@ export interface WorkspacesTable {
   name: string;
   settings: Generated<Json>;
   created_at: Timestamp;
+  scim_schema_version: Generated<number>;
+  scim_unknown_attributes: Generated<'store' | 'reject'>;
+}
+
+// SCIM extension schemas and unknown attributes (migrations/2026120101_scim_extensions.ts).
+export interface ScimExtensionSchemasTable {
+  workspace_id: string;
+  urn: string;
+  name: string;
+  description: Generated<string>;
+  resource_types: Json;
+  attributes: Json;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ScimUnknownAttributesTable {
+  workspace_id: string;
+  resource_type: string;
+  name: string;
+  requests: Generated<number>;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
 }
 
 export interface ApiTokensTable {
@@ -57,6 +80,8 @@ export interface GroupMembersTable {
 
 export interface Database {
   workspaces: WorkspacesTable;
+  scim_extension_schemas: ScimExtensionSchemasTable;
+  scim_unknown_attributes: ScimUnknownAttributesTable;
   api_tokens: ApiTokensTable;
   users: UsersTable;
   groups: GroupsTable;

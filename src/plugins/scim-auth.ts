@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import { ScimError } from '../scim/errors.js';
 import type { ScimContext } from '../services/context.js';
+import { createSchemaCache } from '../services/scim-schemas.service.js';
 import { authenticateScimToken } from '../services/tokens.service.js';
 
 declare module 'fastify' {
@@ -27,6 +28,7 @@ function baseUrl(config: Config, request: FastifyRequest, prefix: string): strin
  */
 export function installScimAuth(app: FastifyInstance, config: Config, prefix: string): void {
   app.decorateRequest('scim', null as unknown as ScimContext);
+  const schemaCache = createSchemaCache();
   app.addHook('onRequest', async (request) => {
     const secret = bearerToken(request);
     if (!secret) throw ScimError.status(401, 'Authorization: Bearer <token> is required');
@@ -39,6 +41,8 @@ export function installScimAuth(app: FastifyInstance, config: Config, prefix: st
       audit: { workspaceId: token.workspaceId, actor: { type: 'scim', id: token.tokenId }, requestId: request.id },
       maxResults: config.maxResults,
       maxInlineMembers: config.maxInlineMembers,
+      log: request.log,
+      schemas: await schemaCache.get(app.db, token.workspaceId, token.schemaVersion, token.unknownAttributes),
     };
   });
 }

@@ -17,10 +17,23 @@ export function toScimError(error: FastifyError | Error): ScimError {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return ScimError.of('invalidSyntax', 'Request body is not valid JSON');
   }
-  if (fastifyError.validation) return ScimError.of('invalidValue', `Request ${fastifyError.validationContext ?? ''} ${fastifyError.message}`.replace(/\s+/g, ' '));
+  if (fastifyError.validation) return validationError(fastifyError);
   if (fastifyError.statusCode === 429) return ScimError.status(429, 'Too many requests; retry after the time in Retry-After');
-  if (error instanceof SyntaxError || fastifyError.statusCode === 400) return ScimError.of('invalidSyntax', 'Request body is not valid JSON');
+  if (fastifyError.code === 'FST_ERR_BAD_URL') return ScimError.of('invalidSyntax', 'The request URL is not valid (bad percent-encoding)');
   return ScimError.status(500, 'Internal server error');
+}
+
+/**
+ * Route-schema failures. The SCIM route schemas only check the shape of the envelope (a body that is
+ * an object, query parameters of the right type); say which part was wrong in SCIM's words rather
+ * than the validator's.
+ */
+function validationError(error: FastifyError): ScimError {
+  const context = error.validationContext ?? 'request';
+  if (context === 'body') return ScimError.of('invalidSyntax', 'The request body must be a JSON object');
+  const [first] = error.validation ?? [];
+  const where = first?.instancePath ? first.instancePath.replace(/^\//, '') : context;
+  return ScimError.of('invalidValue', `Invalid ${context} parameter "${where}": ${first?.message ?? 'not accepted'}`);
 }
 
 export function installScimErrorHandling(app: FastifyInstance): void {

@@ -1,7 +1,7 @@
 import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import { ScimError } from '../scim/errors.js';
 import { leafOf, resolveAttributePath, type AttributeRef, type CompareNode, type CompareOperator, type FilterNode } from '../scim/filter.js';
-import { findByName, type AttributeDef, type ResourceKind } from '../scim/schemas/index.js';
+import { findByName, schemaOf, type AttributeDef, type ResourceKind, type ResourceTypeRef } from '../scim/schemas/index.js';
 
 // SCIM filter AST → SQL (RFC 7644 §3.4.2.2) over the storage layout of migrations/2026112101_core.ts.
 //
@@ -30,8 +30,8 @@ type Sql = RawBuilder<unknown>;
 const TRUE = sql<SqlBool>`true`;
 
 /** Compiles a parsed filter to a WHERE expression over `users` or `groups` (plain table names). */
-export function compileFilter(kind: ResourceKind, node: FilterNode): Expression<SqlBool> {
-  return compileNode(rootScope(kind), node);
+export function compileFilter(kind: ResourceTypeRef, node: FilterNode): Expression<SqlBool> {
+  return compileNode(rootScope(schemaOf(kind).kind), node);
 }
 
 /**
@@ -45,10 +45,10 @@ export function compileFilter(kind: ResourceKind, node: FilterNode): Expression<
  * value "not compatible with the operation or attribute type, or resource schema". Rejecting it
  * beats silently returning an order the client did not ask for.
  */
-export function compileSort(kind: ResourceKind, sortBy: string): Expression<unknown> {
+export function compileSort(kind: ResourceTypeRef, sortBy: string): Expression<unknown> {
   const attr = resolveAttributePath(kind, sortBy);
-  if (!attr || leafOf(attr).returned === 'never') throw invalidSort(sortBy, 'unknown attribute');
-  const target = rootScope(kind).target(attr);
+  if (!attr || attr.attribute.verbatim || leafOf(attr).returned === 'never') throw invalidSort(sortBy, 'unknown attribute');
+  const target = rootScope(schemaOf(kind).kind).target(attr);
   switch (target.kind) {
     case 'value':
       return sortKey(target.value);
@@ -298,7 +298,7 @@ function rootScope(kind: ResourceKind): Scope {
 type ColumnTarget = (def: AttributeDef) => Target;
 
 /** Attributes stored in (or computed from) columns, by canonical path. */
-function columnTargets(kind: ResourceKind, table: 'users' | 'groups'): Record<string, ColumnTarget> {
+function columnTargets(kind: ResourceTypeRef, table: 'users' | 'groups'): Record<string, ColumnTarget> {
   const column = (name: string, options: { uuid?: true } = {}): ColumnTarget => (def) => ({
     kind: 'value',
     value: { def, sql: sql.ref(`${table}.${name}`), ...options },

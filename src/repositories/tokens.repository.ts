@@ -25,8 +25,17 @@ export async function findTokenById(db: Executor, id: string): Promise<ApiToken 
   return db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function findTokenByHash(db: Executor, tokenHash: string): Promise<ApiToken | undefined> {
-  return db.selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+/** A token with what a SCIM request needs of its workspace, in the one query every request makes. */
+export type TokenWithWorkspace = ApiToken & { scim_schema_version: number; scim_unknown_attributes: 'store' | 'reject' };
+
+export async function findTokenByHash(db: Executor, tokenHash: string): Promise<TokenWithWorkspace | undefined> {
+  return db
+    .selectFrom('api_tokens as t')
+    .innerJoin('workspaces as w', 'w.id', 't.workspace_id')
+    .selectAll('t')
+    .select(['w.scim_schema_version', 'w.scim_unknown_attributes'])
+    .where('t.token_hash', '=', tokenHash)
+    .executeTakeFirst();
 }
 
 export async function listTokenMetadata(db: Executor, filter: { workspaceId?: string } = {}): Promise<TokenMetadata[]> {

@@ -7,12 +7,15 @@ import { applyOperation, type ApplyContext } from './patch/apply.js';
 import { planMemberOp, type MemberOp } from './patch/members.js';
 import { parsePatchBody } from './patch/operations.js';
 import { canonicalGroup, canonicalUser, type StoredResource } from './resource.js';
+import type { ResourceSchema } from './schemas/index.js';
 
 export type { MemberOp } from './patch/members.js';
 
 export interface PatchContext {
   /** The id of the resource being patched; a path-less value may repeat it (Okta's group rename). */
   id: string;
+  /** The workspace's schema of the resource type; the built-in one when absent. */
+  schema?: ResourceSchema;
 }
 
 export interface GroupPatchPlan {
@@ -24,10 +27,11 @@ export interface GroupPatchPlan {
 export function applyUserPatch(resource: StoredResource, body: unknown, context: PatchContext): { resource: StoredResource } {
   const operations = parsePatchBody(body);
   const doc = structuredClone(resource);
-  const applyContext: ApplyContext = { kind: 'User', id: context.id };
+  const schema = context.schema ?? 'User';
+  const applyContext: ApplyContext = { kind: schema, id: context.id };
   for (const operation of operations) applyOperation(doc, operation, applyContext);
   // An attribute the operations removed (e.g. active) falls back like an omitted one in a PUT.
-  return { resource: canonicalUser(doc, resource) };
+  return { resource: canonicalUser(doc, resource, schema) };
 }
 
 /**
@@ -38,8 +42,9 @@ export function planGroupPatch(resource: StoredResource, body: unknown, context:
   const operations = parsePatchBody(body);
   const doc = structuredClone(resource);
   const memberOps: MemberOp[] = [];
+  const schema = context.schema ?? 'Group';
   const applyContext: ApplyContext = {
-    kind: 'Group',
+    kind: schema,
     id: context.id,
     delegate: (op, target, value) => {
       if (target.attribute?.name !== 'members') return false;
@@ -49,5 +54,5 @@ export function planGroupPatch(resource: StoredResource, body: unknown, context:
     },
   };
   for (const operation of operations) applyOperation(doc, operation, applyContext);
-  return { resource: canonicalGroup(doc), memberOps };
+  return { resource: canonicalGroup(doc, schema, resource), memberOps };
 }

@@ -3,8 +3,8 @@
 // "never" ones (password) never, "request" ones only when named in `attributes`, "default" ones
 // unless excluded. `attributes` takes precedence when both parameters are given.
 
-import { resourceType, resolveAttribute, schemaById, attr, findByName, type AttributeDef, type ResourceKind } from './schemas/index.js';
-import { extensionUrns, findExtensionUrn, isPlainObject, topLevelAttributes, type JsonObject } from './resource.js';
+import { resourceType, resolveAttribute, schemaOf, attr, findByName, topLevelAttributes, verbatimAttribute, type AttributeDef, type ResourceTypeRef } from './schemas/index.js';
+import { findExtensionUrn, isPlainObject, type JsonObject } from './resource.js';
 
 export interface ProjectionParams {
   /** Already split lists, or the raw comma-separated query parameters. */
@@ -22,7 +22,7 @@ export function parseAttributeList(param: string | undefined): string[] {
 }
 
 /** Projects a full resource as served (with id, schemas, meta, members/groups). */
-export function projectResource(kind: ResourceKind, fullResource: JsonObject, params: ProjectionParams = {}): JsonObject {
+export function projectResource(kind: ResourceTypeRef, fullResource: JsonObject, params: ProjectionParams = {}): JsonObject {
   const { mode, selection } = buildSelection(kind, params);
   const projected = projectObject(fullResource, rootAttributes(kind), selection, mode) ?? {};
   return withDeclaredSchemas(kind, projected);
@@ -32,7 +32,7 @@ export function projectResource(kind: ResourceKind, fullResource: JsonObject, pa
  * Whether the projection returns a top-level attribute at all, so that callers can skip loading it
  * (the Groups service reads the membership table only when `members` is returned).
  */
-export function includesAttribute(kind: ResourceKind, params: ProjectionParams, name: string): boolean {
+export function includesAttribute(kind: ResourceTypeRef, params: ProjectionParams, name: string): boolean {
   const def = findByName(rootAttributes(kind), name);
   if (def === undefined) return false;
   const { mode, selection } = buildSelection(kind, params);
@@ -45,10 +45,8 @@ export function includesAttribute(kind: ResourceKind, params: ProjectionParams, 
 
 const SCHEMAS_ATTRIBUTE = attr('schemas', 'reference', { multiValued: true, returned: 'always', mutability: 'readOnly' });
 
-function rootAttributes(kind: ResourceKind): AttributeDef[] {
-  const extensions = extensionUrns(kind).map((urn) =>
-    attr(urn, 'complex', { subAttributes: schemaById(urn)!.attributes }),
-  );
+function rootAttributes(kind: ResourceTypeRef): AttributeDef[] {
+  const extensions = schemaOf(kind).extensions.map((schema) => attr(schema.id, 'complex', { subAttributes: schema.attributes }));
   return [SCHEMAS_ATTRIBUTE, ...topLevelAttributes(kind), ...extensions];
 }
 
@@ -63,7 +61,7 @@ interface Selection {
   children: Map<string, Selection>;
 }
 
-function buildSelection(kind: ResourceKind, params: ProjectionParams): { mode: Mode; selection: Selection } {
+function buildSelection(kind: ResourceTypeRef, params: ProjectionParams): { mode: Mode; selection: Selection } {
   const attributes = asList(params.attributes);
   const mode: Mode = attributes.length > 0 ? 'include' : 'exclude';
   const selection: Selection = { all: false, children: new Map() };
@@ -84,7 +82,7 @@ function asList(value: readonly string[] | string | undefined): readonly string[
  * [urn]. Unknown names select nothing: RFC 7644 §3.4.2.5 gives no error for them, and an IdP
  * asking for an attribute this server lacks should still get its resources.
  */
-function attributeChain(kind: ResourceKind, name: string): string[] | undefined {
+function attributeChain(kind: ResourceTypeRef, name: string): string[] | undefined {
   const urn = findExtensionUrn(kind, name);
   if (urn !== undefined) return [urn];
   if (name.toLowerCase() === 'schemas') return ['schemas'];
@@ -130,8 +128,8 @@ function visibility(def: AttributeDef, node: Selection | undefined, mode: Mode):
 function projectObject(object: JsonObject, defs: AttributeDef[], selection: Selection | undefined, mode: Mode): JsonObject | undefined {
   const result: JsonObject = {};
   for (const [key, value] of Object.entries(object)) {
-    const def = findByName(defs, key);
-    if (def === undefined) continue;
+    // A stored key no schema defines was kept verbatim (`store` policy) and is returned as such.
+    const def = findByName(defs, key) ?? verbatimAttribute(key);
     const node = selection?.children.get(def.name.toLowerCase());
     const projected = projectAttribute(def, value, node, mode);
     if (projected !== undefined) result[key] = projected;
@@ -155,7 +153,7 @@ function projectAttribute(def: AttributeDef, value: unknown, node: Selection | u
 }
 
 /** RFC 7643 §3: `schemas` names the extensions used, so an extension projected away leaves it too. */
-function withDeclaredSchemas(kind: ResourceKind, projected: JsonObject): JsonObject {
+function withDeclaredSchemas(kind: ResourceTypeRef, projected: JsonObject): JsonObject {
   const schemas = projected['schemas'];
   if (!Array.isArray(schemas)) return projected;
   const core = resourceType(kind).schema.toLowerCase();

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 // Validation and normalisation of the resource bodies IdPs POST and PUT (RFC 7644 §3.3, §3.5.1),
 // driven by the schema definitions in ./schemas. The result is the canonical stored `resource`:
 // attribute names in schema case, the enterprise extension under its URN key, and never id, meta,
@@ -7,14 +8,19 @@
 
 import { ScimError } from './errors.js';
 import {
-  COMMON_ATTRIBUTES,
   ENTERPRISE_USER_SCHEMA,
   allowedSchemas,
+  extensionSchema,
   findByName,
   resourceType,
-  schemaById,
+  schemaOf,
+  topLevelAttributes,
+  verbatimAttribute,
   type AttributeDef,
   type ResourceKind,
+  type ResourceTypeRef,
+  type SchemaDef,
+  type UnknownAttributePolicy,
 } from './schemas/index.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -39,21 +45,21 @@ export function isPlainObject(value: unknown): value is JsonObject {
 }
 
 /** Validates a User POST/PUT body and returns the resource to store. */
-export function normalizeUser(body: unknown, mode: WriteMode): StoredResource {
-  const input = requireResourceBody('User', body, mode);
-  return canonicalUser(input, mode.kind === 'replace' ? mode.current : undefined);
+export function normalizeUser(body: unknown, mode: WriteMode, schema: ResourceTypeRef = 'User'): StoredResource {
+  const input = requireResourceBody(schema, body, mode);
+  return canonicalUser(input, mode.kind === 'replace' ? mode.current : undefined, schema);
 }
 
 /** Validates a Group POST/PUT body; members come back as ids because they live in their own table. */
-export function normalizeGroup(body: unknown, mode: WriteMode = { kind: 'create' }): NormalizedGroup {
-  const input = requireResourceBody('Group', body, mode);
+export function normalizeGroup(body: unknown, mode: WriteMode = { kind: 'create' }, schema: ResourceTypeRef = 'Group'): NormalizedGroup {
+  const input = requireResourceBody(schema, body, mode);
   const attributes: JsonObject = {};
   let members: unknown;
   for (const [key, value] of Object.entries(input)) {
     if (key.toLowerCase() === 'members') members = value;
     else attributes[key] = value;
   }
-  return { resource: canonicalGroup(attributes), memberIds: memberIdsOf(members, 'members') };
+  return { resource: canonicalGroup(attributes, schema, mode.kind === 'replace' ? mode.current : undefined), memberIds: memberIdsOf(members, 'members') };
 }
 
 /**
@@ -63,8 +69,8 @@ export function normalizeGroup(body: unknown, mode: WriteMode = { kind: 'create'
  * server treat omitted readWrite attributes as not asserted, and silently (re)activating or
  * deactivating someone because a client left a field out would change their access.
  */
-export function canonicalUser(input: JsonObject, current?: StoredResource): StoredResource {
-  const resource = canonicalAttributes('User', input);
+export function canonicalUser(input: JsonObject, current?: StoredResource, schema: ResourceTypeRef = 'User'): StoredResource {
+  const resource = canonicalAttributes(schema, input, current);
   if (resource['active'] === undefined) {
     resource['active'] = typeof current?.['active'] === 'boolean' ? current['active'] : true;
   }
@@ -72,8 +78,8 @@ export function canonicalUser(input: JsonObject, current?: StoredResource): Stor
 }
 
 /** Canonicalises a Group without members (stored shape). */
-export function canonicalGroup(input: JsonObject): StoredResource {
-  return canonicalAttributes('Group', input);
+export function canonicalGroup(input: JsonObject, schema: ResourceTypeRef = 'Group', current?: StoredResource): StoredResource {
+  return canonicalAttributes(schema, input, current);
 }
 
 /**
@@ -101,23 +107,25 @@ export function memberIdsOf(value: unknown, path: string): string[] {
 // ---------------------------------------------------------------------------------------------
 // Body envelope: object, `schemas`, `id`.
 
-function requireResourceBody(kind: ResourceKind, body: unknown, mode: WriteMode): JsonObject {
-  if (!isPlainObject(body)) throw ScimError.of('invalidSyntax', `The request body must be a JSON object (a ${kind} resource)`);
+function requireResourceBody(kind: ResourceTypeRef, body: unknown, mode: WriteMode): JsonObject {
+  if (!isPlainObject(body)) throw ScimError.of('invalidSyntax', `The request body must be a JSON object (a ${schemaOf(kind).kind} resource)`);
   checkSchemas(kind, body);
   checkId(kind, body, mode);
   return body;
 }
 
-/** RFC 7643 §3: `schemas` lists the core schema and any extensions; URNs are compared case-insensitively. */
-function checkSchemas(kind: ResourceKind, body: JsonObject): void {
+/**
+ * RFC 7643 §3: `schemas` lists the core schema and any extensions; URNs are compared
+ * case-insensitively. A URN this workspace does not know is accepted: Entra lists a vendor URN with
+ * no attributes on every group (`http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group`),
+ * and the attributes of an undeclared extension, if any, go through the workspace's
+ * UnknownAttributePolicy like any other unknown attribute. `schemas` itself is not stored: the
+ * server lists the schemas a resource has values for.
+ */
+function checkSchemas(kind: ResourceTypeRef, body: JsonObject): void {
   const schemas = getIgnoringCase(body, 'schemas');
   if (!Array.isArray(schemas) || schemas.some((s) => typeof s !== 'string')) {
     throw ScimError.of('invalidSyntax', '"schemas" must be an array of schema URNs');
-  }
-  const allowed = allowedSchemas(kind).map((s) => s.toLowerCase());
-  const unknown = (schemas as string[]).filter((s) => !allowed.includes(s.toLowerCase()));
-  if (unknown.length > 0) {
-    throw invalidValue(`Unknown schema${unknown.length > 1 ? 's' : ''} for a ${kind}: ${unknown.map((s) => JSON.stringify(s)).join(', ')}`);
   }
   const core = resourceType(kind).schema;
   if (!(schemas as string[]).some((s) => s.toLowerCase() === core.toLowerCase())) {
@@ -129,7 +137,7 @@ function checkSchemas(kind: ResourceKind, body: JsonObject): void {
  * `id` is readOnly (RFC 7643 §3.1): ignored on create, and on PUT accepted only when it repeats the
  * resource's own id (Okta echoes the whole resource back).
  */
-function checkId(kind: ResourceKind, body: JsonObject, mode: WriteMode): void {
+function checkId(kind: ResourceTypeRef, body: JsonObject, mode: WriteMode): void {
   const id = getIgnoringCase(body, 'id');
   if (mode.kind === 'replace' && id !== undefined && id !== null && id !== mode.id) {
     throw ScimError.of('mutability', `"id" is readOnly: ${JSON.stringify(id)} does not match the ${kind} being replaced`);
@@ -139,19 +147,19 @@ function checkId(kind: ResourceKind, body: JsonObject, mode: WriteMode): void {
 // ---------------------------------------------------------------------------------------------
 // Attributes.
 
-/** Attribute definitions at the top level of a resource (common + core schema). */
-export function topLevelAttributes(kind: ResourceKind): AttributeDef[] {
-  return [...COMMON_ATTRIBUTES, ...schemaById(resourceType(kind).schema)!.attributes];
+/** The declared extension a top-level key names (any case), if it is one. */
+export function findExtensionUrn(kind: ResourceTypeRef, name: string): string | undefined {
+  return extensionSchema(kind, name)?.id;
 }
 
-/** The extension URNs of a resource kind (RFC 7643 §3.3). */
-export function extensionUrns(kind: ResourceKind): string[] {
-  return resourceType(kind).schemaExtensions.map((e) => e.schema);
-}
-
-export function findExtensionUrn(kind: ResourceKind, name: string): string | undefined {
-  const lower = name.toLowerCase();
-  return extensionUrns(kind).find((urn) => urn.toLowerCase() === lower);
+/**
+ * Whether a key that no schema declares names a whole extension object rather than one attribute:
+ * a schema URN (it has a colon) whose last segment is the resource type, as in Entra's
+ * `urn:ietf:params:scim:schemas:extension:CustomExt:2.0:User`.
+ */
+export function isUndeclaredExtensionKey(kind: ResourceTypeRef, name: string): boolean {
+  const colon = name.lastIndexOf(':');
+  return colon > 0 && name.slice(colon + 1).toLowerCase() === schemaOf(kind).kind.toLowerCase();
 }
 
 /**
@@ -163,33 +171,72 @@ export function isIgnoredOnInput(def: AttributeDef): boolean {
   return def.mutability === 'readOnly' || def.mutability === 'writeOnly';
 }
 
-function canonicalAttributes(kind: ResourceKind, input: JsonObject): StoredResource {
+/**
+ * `current` is the stored resource a PATCH or PUT starts from: values it already holds for unknown
+ * attributes (kept under `store` before the workspace switched to `reject`) stay as they are, so
+ * switching the policy never makes a resource unwritable; `reject` refuses what a request adds.
+ */
+function canonicalAttributes(kind: ResourceTypeRef, input: JsonObject, current?: StoredResource): StoredResource {
+  const { unknownAttributes: policy } = schemaOf(kind);
+  const alreadyStored = (key: string, value: unknown, stored: unknown) => isPlainObject(stored) && isDeepStrictEqual(stored[key], value);
   const resource: StoredResource = {};
   const unknown: string[] = [];
   for (const [key, value] of Object.entries(input)) {
     if (key.toLowerCase() === 'schemas') continue;
-    const urn = findExtensionUrn(kind, key);
-    if (urn !== undefined) {
-      setOnce(resource, urn, canonicalExtension(urn, value, unknown));
+    const extension = extensionSchema(kind, key);
+    if (extension !== undefined) {
+      const stored = current?.[extension.id];
+      setOnce(resource, extension.id, canonicalExtension(extension, value, unknown, policy, (key, item) => alreadyStored(key, item, stored)));
       continue;
     }
     const def = findByName(topLevelAttributes(kind), key);
-    if (def === undefined) unknown.push(key);
-    else if (!isIgnoredOnInput(def)) setOnce(resource, def.name, normalizeValue(def, value, def.name));
+    if (def !== undefined) {
+      if (!isIgnoredOnInput(def)) setOnce(resource, def.name, normalizeValue(def, value, def.name, policy));
+    } else if (policy === 'store' || alreadyStored(key, value, current)) {
+      storeVerbatim(resource, key, value);
+    } else {
+      unknown.push(key);
+    }
   }
   if (unknown.length > 0) throw unknownAttributes(kind, unknown);
   checkRequired(kind, resource);
   return resource;
 }
 
-function canonicalExtension(urn: string, value: unknown, unknown: string[]): JsonObject | undefined {
+/**
+ * Keeps an attribute nobody declared. Keys with a colon are extension URNs (see schemasOf): an
+ * object under `urn:…:CustomExt:2.0:User` is that extension's values; a scalar under
+ * `urn:…:CustomExt:2.0:User:badge` is one attribute of it, stored as a PATCH to that path would.
+ */
+function storeVerbatim(resource: StoredResource, key: string, value: unknown): void {
+  const colon = key.lastIndexOf(':');
+  if (colon < 0 || isPlainObject(value)) return setOnce(resource, key, normalizeValue(verbatimAttribute(key), value, key));
+  const urn = key.slice(0, colon);
+  const values = isPlainObject(resource[urn]) ? resource[urn] : {};
+  setOnce(values, key.slice(colon + 1), normalizeValue(verbatimAttribute(key), value, key));
+  if (Object.keys(values).length > 0) resource[urn] = values;
+}
+
+function canonicalExtension(
+  schema: SchemaDef,
+  value: unknown,
+  unknown: string[],
+  policy: UnknownAttributePolicy,
+  alreadyStored: (key: string, value: unknown) => boolean,
+): JsonObject | undefined {
+  const urn = schema.id;
   if (value === null) return undefined;
   if (!isPlainObject(value)) throw invalidValue(`"${urn}" must be an object of extension attributes`);
   const result: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
-    const def = findByName(schemaById(urn)!.attributes, key);
-    if (def === undefined) unknown.push(`${urn}:${key}`);
-    else if (!isIgnoredOnInput(def)) setOnce(result, def.name, normalizeValue(def, item, `${urn}:${def.name}`));
+    const def = findByName(schema.attributes, key);
+    if (def !== undefined) {
+      if (!isIgnoredOnInput(def)) setOnce(result, def.name, normalizeValue(def, item, `${urn}:${def.name}`, policy));
+    } else if (policy === 'store' || alreadyStored(key, item)) {
+      setOnce(result, key, normalizeValue(verbatimAttribute(key), item, `${urn}:${key}`));
+    } else {
+      unknown.push(`${urn}:${key}`);
+    }
   }
   return Object.keys(result).length > 0 ? result : undefined;
 }
@@ -201,11 +248,18 @@ function setOnce(target: JsonObject, name: string, value: unknown): void {
 }
 
 /** RFC 7643 §2.2 `required`; an empty string counts as missing for the identifying names. */
-function checkRequired(kind: ResourceKind, resource: StoredResource): void {
+function checkRequired(kind: ResourceTypeRef, resource: StoredResource): void {
+  const missing = (value: unknown) => value === undefined || value === '';
   for (const def of topLevelAttributes(kind)) {
-    if (!def.required) continue;
-    const value = resource[def.name];
-    if (value === undefined || value === '') throw invalidValue(`Attribute "${def.name}" is required`);
+    if (def.required && missing(resource[def.name])) throw invalidValue(`Attribute "${def.name}" is required`);
+  }
+  // A required attribute of an extension is required of resources that carry that extension.
+  for (const extension of schemaOf(kind).extensions) {
+    const values = resource[extension.id];
+    if (!isPlainObject(values)) continue;
+    for (const def of extension.attributes) {
+      if (def.required && missing(values[def.name])) throw invalidValue(`Attribute "${extension.id}:${def.name}" is required`);
+    }
   }
 }
 
@@ -213,24 +267,27 @@ function checkRequired(kind: ResourceKind, resource: StoredResource): void {
  * Normalises one attribute value against its definition. Returns undefined for "unassigned":
  * RFC 7643 §2.5 treats null, an empty array and (by extension) an empty complex value as no value.
  */
-export function normalizeValue(def: AttributeDef, value: unknown, path: string): unknown {
+export function normalizeValue(def: AttributeDef, value: unknown, path: string, policy: UnknownAttributePolicy = 'reject'): unknown {
+  if (def.verbatim) return verbatimValue(value, path);
   const coerced = coerceInput(path, value);
   if (coerced === null || coerced === undefined) return undefined;
-  if (!def.multiValued) return normalizeSingle(def, coerced, path);
+  if (!def.multiValued) return normalizeSingle(def, coerced, path, policy);
   if (!Array.isArray(coerced)) throw invalidValue(`Attribute "${path}" is multi-valued and must be an array`);
-  const items = coerced.map((item) => normalizeSingle(def, item, path)).filter((item) => item !== undefined);
+  const items = coerced.map((item) => normalizeSingle(def, item, path, policy)).filter((item) => item !== undefined);
   checkSinglePrimary(items, path);
   return items.length > 0 ? items : undefined;
 }
 
 /** Normalises one element of a multi-valued attribute (or a single-valued attribute's value). */
-export function normalizeSingle(def: AttributeDef, value: unknown, path: string): unknown {
+export function normalizeSingle(def: AttributeDef, value: unknown, path: string, policy: UnknownAttributePolicy = 'reject'): unknown {
   if (value === null || value === undefined) return undefined;
+  if (def.verbatim) return verbatimValue(value, path);
   switch (def.type) {
     case 'string':
     case 'reference':
     case 'binary':
       if (typeof value !== 'string') throw wrongType(path, 'a string');
+      checkString(value, path, maxLengthOf(def));
       return value;
     case 'boolean':
       return toBoolean(value, path);
@@ -244,21 +301,105 @@ export function normalizeSingle(def: AttributeDef, value: unknown, path: string)
       if (typeof value !== 'string' || !isDateTime(value)) throw wrongType(path, 'an xsd:dateTime string');
       return value;
     case 'complex':
-      return normalizeComplex(def, value, path);
+      return normalizeComplex(def, value, path, policy);
   }
 }
 
-function normalizeComplex(def: AttributeDef, value: unknown, path: string): JsonObject | undefined {
+function normalizeComplex(def: AttributeDef, value: unknown, path: string, policy: UnknownAttributePolicy): JsonObject | undefined {
   if (!isPlainObject(value)) throw wrongType(path, 'an object');
   const result: JsonObject = {};
   const unknown: string[] = [];
   for (const [key, item] of Object.entries(value)) {
     const sub = findByName(def.subAttributes ?? [], key);
-    if (sub === undefined) unknown.push(`${path}.${key}`);
-    else if (!isIgnoredOnInput(sub)) setOnce(result, sub.name, normalizeValue(sub, item, `${path}.${sub.name}`));
+    if (sub !== undefined) {
+      if (!isIgnoredOnInput(sub)) setOnce(result, sub.name, normalizeValue(sub, item, `${path}.${sub.name}`, policy));
+    } else if (policy === 'store') {
+      setOnce(result, key, verbatimValue(item, `${path}.${key}`));
+    } else {
+      unknown.push(`${path}.${key}`);
+    }
   }
   if (unknown.length > 0) throw unknownAttributes(undefined, unknown);
   return Object.keys(result).length > 0 ? result : undefined;
+}
+
+/**
+ * The values a stored resource holds for attributes no schema of its type declares (kept under
+ * the `store` policy), by path as a client would send it: `nickname2`, `name.suffix2`,
+ * `urn:…:CustomExt:2.0:User:badge`. For reporting what clients send that nobody declared.
+ */
+export function unknownAttributeValues(kind: ResourceTypeRef, resource: StoredResource): Map<string, unknown> {
+  const found = new Map<string, unknown>();
+  const subAttributesOf = (def: AttributeDef, value: unknown, path: string) => {
+    if (def.type !== 'complex' || !def.subAttributes) return;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (!isPlainObject(item)) continue;
+      for (const [key, sub] of Object.entries(item)) if (!findByName(def.subAttributes, key)) found.set(`${path}.${key}`, sub);
+    }
+  };
+  for (const [key, value] of Object.entries(resource)) {
+    const extension = extensionSchema(kind, key);
+    const def = extension ? undefined : findByName(topLevelAttributes(kind), key);
+    if (def) {
+      subAttributesOf(def, value, def.name);
+    } else if (key.includes(':') && isPlainObject(value)) {
+      for (const [name, item] of Object.entries(value)) {
+        const declared = extension && findByName(extension.attributes, name);
+        if (declared) subAttributesOf(declared, item, `${key}:${declared.name}`);
+        else found.set(`${key}:${name}`, item);
+      }
+    } else {
+      found.set(key, value);
+    }
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strings: what PostgreSQL can store and index, checked here so the database never is the one to refuse.
+
+/** Longest string of an attribute with no limit of its own (RFC 7643 sets none; see AttributeDef.maxLength). */
+export const DEFAULT_STRING_MAX_LENGTH = 2048;
+
+export function maxLengthOf(def: AttributeDef): number {
+  return def.maxLength ?? (def.type === 'binary' ? 65_536 : DEFAULT_STRING_MAX_LENGTH);
+}
+
+// U+0000 cannot be stored in jsonb or text; a lone surrogate is not Unicode and jsonb refuses it.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function checkString(value: string, path: string, maxLength: number): void {
+  if (value.length > maxLength) throw invalidValue(`Attribute "${path}" is longer than ${maxLength} characters`);
+  if (UNSTORABLE.test(value)) throw invalidValue(`Attribute "${path}" contains a NUL character or an unpaired UTF-16 surrogate`);
+}
+
+const VERBATIM_MAX_DEPTH = 8;
+
+/**
+ * An attribute no schema defines, kept as sent (`store` policy): any JSON value, with every string
+ * and key checked like a declared string and a bounded depth. null and [] are unassigned.
+ */
+function verbatimValue(value: unknown, path: string, depth = 0): unknown {
+  if (depth > VERBATIM_MAX_DEPTH) throw invalidValue(`Attribute "${path}" is nested more than ${VERBATIM_MAX_DEPTH} levels deep`);
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') {
+    checkString(value, path, DEFAULT_STRING_MAX_LENGTH);
+    return value;
+  }
+  if (Array.isArray(value)) {
+    const items = value.map((item) => verbatimValue(item, path, depth + 1)).filter((item) => item !== undefined);
+    return items.length > 0 ? items : undefined;
+  }
+  if (isPlainObject(value)) {
+    const result: JsonObject = {};
+    for (const [key, item] of Object.entries(value)) {
+      checkString(key, `${path}.${key}`, 256);
+      const kept = verbatimValue(item, `${path}.${key}`, depth + 1);
+      if (kept !== undefined) result[key] = kept;
+    }
+    return result;
+  }
+  return value;
 }
 
 /** Entra ID sends booleans as "True"/"False" strings (DOMAIN.md §3). */
@@ -324,6 +465,9 @@ function membersAttribute(): AttributeDef {
   return findByName(topLevelAttributes('Group'), 'members')!;
 }
 
+export { topLevelAttributes };
+export type { ResourceKind };
+
 export function invalidValue(detail: string): ScimError {
   return ScimError.of('invalidValue', detail);
 }
@@ -332,7 +476,8 @@ function wrongType(path: string, expected: string): ScimError {
   return invalidValue(`Attribute "${path}" must be ${expected}`);
 }
 
-function unknownAttributes(kind: ResourceKind | undefined, names: string[]): ScimError {
+function unknownAttributes(kind: ResourceTypeRef | undefined, names: string[]): ScimError {
   const list = names.map((n) => JSON.stringify(n)).join(', ');
-  return ScimError.of('invalidSyntax', `Unknown attribute${names.length > 1 ? 's' : ''}${kind ? ` for a ${kind}` : ''}: ${list}`);
+  const of = kind ? ` for a ${schemaOf(kind).kind}` : '';
+  return ScimError.of('invalidValue', `Unknown attribute${names.length > 1 ? 's' : ''}${of} (this workspace refuses attributes no schema declares): ${list}`);
 }

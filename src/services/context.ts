@@ -1,5 +1,6 @@
 import type { AuditContext } from '../audit/types.js';
 import type { Db } from '../db/index.js';
+import type { WorkspaceSchemas } from './scim-schemas.service.js';
 
 /** Everything a SCIM use-case needs about the request it serves. */
 export interface ScimContext {
@@ -13,4 +14,8 @@ export interface ScimContext {
   maxResults: number;
   /** Largest member list a Group response serialises inline. */
   maxInlineMembers: number;
+  /** Where the service reports what clients send that nobody declared (the request's logger). */
+  log?: { warn(details: object, message: string): void };
+  /** The workspace's SCIM schemas (built-in and declared extensions) and unknown-attribute policy. */
+  schemas: WorkspaceSchemas;
 }

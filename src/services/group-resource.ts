@@ -3,8 +3,8 @@ import type { Executor } from '../db/index.js';
 import type { GroupRow } from '../db/types.js';
 import { memberPage, type MemberRow } from '../repositories/groups.repository.js';
 import { includesAttribute, projectResource, type ProjectionParams } from '../scim/projection.js';
-import { GROUP_SCHEMA, LIST_RESPONSE_SCHEMA } from '../scim/schemas/index.js';
-import { resourceMeta, type ScimResource } from './user-resource.js';
+import { GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, type ResourceTypeRef } from '../scim/schemas/index.js';
+import { resourceMeta, schemasOf, type ScimResource } from './user-resource.js';
 
 // Row ↔ SCIM Group representation (RFC 7643 §4.2). Members are never held in memory as a whole:
 // a group of 100,000 members is written to the response in keyset-paged chunks.
@@ -18,7 +18,7 @@ export function groupLocation(baseUrl: string, id: string): string {
 /** The group without members (they are streamed separately when asked for). */
 export function toGroupResource(row: GroupRow, baseUrl: string): ScimResource {
   return {
-    schemas: [GROUP_SCHEMA],
+    schemas: schemasOf(GROUP_SCHEMA, row.resource as Record<string, unknown>),
     id: row.id,
     ...(row.resource as Record<string, unknown>),
     meta: resourceMeta('Group', row, groupLocation(baseUrl, row.id)),
@@ -38,15 +38,17 @@ function memberKeys(projection: ProjectionParams): string[] {
 }
 
 export interface GroupSerialization {
+  /** The workspace's Group schema (declared extensions are projected like built-in attributes). */
+  schema: ResourceTypeRef;
   db: Executor;
   baseUrl: string;
   projection: ProjectionParams;
 }
 
 /** Yields one group's JSON text, members streamed in chunks when the projection includes them. */
-async function* groupJson(row: GroupRow, { db, baseUrl, projection }: GroupSerialization): AsyncGenerator<string> {
-  const head = JSON.stringify(projectResource('Group', toGroupResource(row, baseUrl), projection));
-  if (!includesAttribute('Group', projection, 'members')) {
+async function* groupJson(row: GroupRow, { db, baseUrl, projection, schema }: GroupSerialization): AsyncGenerator<string> {
+  const head = JSON.stringify(projectResource(schema, toGroupResource(row, baseUrl), projection));
+  if (!includesAttribute(schema, projection, 'members')) {
     yield head;
     return;
   }

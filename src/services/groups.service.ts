@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Transaction } from 'kysely';
 import type { NewAuditEvent } from '../audit/types.js';
 import type { Database, GroupRow } from '../db/types.js';
@@ -10,8 +11,9 @@ import { ScimError } from '../scim/errors.js';
 import { checkIfMatch } from '../scim/etag.js';
 import type { ListQuery } from '../scim/list-query.js';
 import { planGroupPatch, type MemberOp } from '../scim/patch.js';
-import { normalizeGroup } from '../scim/resource.js';
+import { normalizeGroup, type StoredResource } from '../scim/resource.js';
 import type { ScimContext } from './context.js';
+import { reportUnknownAttributes } from './scim-schemas.service.js';
 import { recomputeAfterGroupWrite } from './effective-access.service.js';
 import { recomputePolicyAfterGroupWrite } from './policies.service.js';
 import { changedAttributes } from './user-resource.js';
@@ -97,9 +99,9 @@ async function write<T>(ctx: ScimContext, displayName: () => unknown, work: (trx
 }
 
 export async function createGroup(ctx: ScimContext, body: unknown): Promise<GroupRow> {
-  const { resource, memberIds } = normalizeGroup(body, { kind: 'create' });
+  const { resource, memberIds } = normalizeGroup(body, { kind: 'create' }, ctx.schemas.group);
   const id = randomUUID();
-  return write(ctx, () => resource.displayName, async (trx) => {
+  const created = await write(ctx, () => resource.displayName, async (trx) => {
     const row = await groups.insertGroup(trx, { id, workspace_id: ctx.workspaceId, ...groupColumns(resource), resource: JSON.stringify(resource) });
     const delta: MembershipDelta = { added: [], removed: [] };
     await applyMemberOp(trx, ctx, id, { op: 'add', userIds: memberIds }, delta);
@@ -112,6 +114,8 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<Grou
     await recomputePolicyAfterGroupWrite(trx, ctx.audit, { events, eventIds });
     return row;
   });
+  await reportUnknownAttributes(ctx, ctx.schemas.group, undefined, resource);
+  return created;
 }
 
 export async function getGroup(ctx: ScimContext, id: string): Promise<GroupRow> {
@@ -121,7 +125,7 @@ export async function getGroup(ctx: ScimContext, id: string): Promise<GroupRow> 
 }
 
 export async function listGroups(ctx: ScimContext, query: ListQuery): Promise<{ totalResults: number; rows: GroupRow[] }> {
-  const { where, orderBy } = compileListQuery('Group', query);
+  const { where, orderBy } = compileListQuery(ctx.schemas.group, query);
   const totalResults = await groups.countGroups(ctx.db, ctx.workspaceId, where);
   if (query.count === 0 || query.startIndex > totalResults) return { totalResults, rows: [] };
   const rows = await groups.pageGroups(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count });
@@ -139,35 +143,39 @@ async function modifyGroup(
   plan: (current: GroupRow) => { resource: Record<string, unknown>; memberOps: MemberOp[] },
 ): Promise<GroupRow> {
   let displayName: unknown;
-  return write(ctx, () => displayName, async (trx) => {
+  let before: StoredResource | undefined;
+  const row = await write(ctx, () => displayName, async (trx) => {
     const current = await groups.lockGroup(trx, ctx.workspaceId, id);
     if (!current) throw ScimError.notFound('Group', id);
     checkIfMatch(ifMatch, current.version);
     const { resource, memberOps } = plan(current);
     displayName = resource.displayName;
+    before = current.resource as StoredResource;
     const delta: MembershipDelta = { added: [], removed: [] };
     for (const op of memberOps) await applyMemberOp(trx, ctx, id, op, delta);
     const events = [...attributeEvents(id, current.resource as Record<string, unknown>, resource), ...memberEvents(id, delta)];
     if (events.length === 0) return current;
-    const attributesChanged = JSON.stringify(resource) !== JSON.stringify(current.resource);
+    const attributesChanged = !isDeepStrictEqual(resource, current.resource);
     const updated = await groups.touchGroup(trx, ctx.workspaceId, id, attributesChanged ? groupColumns(resource) : undefined);
     const eventIds = await appendAuditEvents(trx, ctx.audit, events);
     await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, before: current, after: updated, events, eventIds });
     await recomputePolicyAfterGroupWrite(trx, ctx.audit, { events, eventIds });
     return updated;
   });
+  if (before !== undefined) await reportUnknownAttributes(ctx, ctx.schemas.group, before, row.resource as StoredResource);
+  return row;
 }
 
 export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRow> {
   return modifyGroup(ctx, id, ifMatch, (current) => {
-    const { resource, memberIds } = normalizeGroup(body, { kind: 'replace', id, current: current.resource as Record<string, unknown> });
+    const { resource, memberIds } = normalizeGroup(body, { kind: 'replace', id, current: current.resource as Record<string, unknown> }, ctx.schemas.group);
     // RFC 7644 §3.5.1: PUT replaces the whole group, members included; only the difference is written.
     return { resource, memberOps: [{ op: 'replace', userIds: memberIds }] };
   });
 }
 
 export async function patchGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRow> {
-  return modifyGroup(ctx, id, ifMatch, (current) => planGroupPatch(current.resource as Record<string, unknown>, body, { id }));
+  return modifyGroup(ctx, id, ifMatch, (current) => planGroupPatch(current.resource as Record<string, unknown>, body, { id, schema: ctx.schemas.group }));
 }
 
 export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {

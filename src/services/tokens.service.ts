@@ -1,3 +1,4 @@
+import type { UnknownAttributePolicy } from '../scim/schemas/index.js';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AuditActor } from '../audit/types.js';
@@ -172,7 +173,7 @@ export async function authenticateScimToken(
   db: Kysely<Database>,
   presented: string,
   options: { now?: Date } = {},
-): Promise<{ tokenId: string; workspaceId: string } | undefined> {
+): Promise<AuthenticatedScimToken | undefined> {
   // The format is public; rejecting other strings early also bounds the work per request.
   if (!TOKEN_PATTERN.test(presented)) return undefined;
   const hash = hashToken(presented);
@@ -193,5 +194,18 @@ export async function authenticateScimToken(
   if (row.last_used_at === null || row.last_used_at.getTime() < notBefore.getTime()) {
     await touchTokenLastUsed(db, row.id, now, notBefore);
   }
-  return { tokenId: row.id, workspaceId: row.workspace_id };
+  return {
+    tokenId: row.id,
+    workspaceId: row.workspace_id,
+    schemaVersion: row.scim_schema_version,
+    unknownAttributes: row.scim_unknown_attributes,
+  };
+}
+
+export interface AuthenticatedScimToken {
+  tokenId: string;
+  workspaceId: string;
+  /** The workspace's SCIM schema version and unknown-attribute policy (see scim-schemas.service). */
+  schemaVersion: number;
+  unknownAttributes: UnknownAttributePolicy;
 }

@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { UserRow } from '../db/types.js';
 import type { UserGroupRow } from '../repositories/users.repository.js';
 import { etagOf } from '../scim/etag.js';
-import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA } from '../scim/schemas/index.js';
+import { USER_SCHEMA } from '../scim/schemas/index.js';
 
 // Row ↔ SCIM User representation (RFC 7643 §4.1): the stored resource plus what the server owns.
 
@@ -13,14 +14,21 @@ export function userLocation(baseUrl: string, id: string): string {
 
 export function toUserResource(row: UserRow, groups: UserGroupRow[], baseUrl: string): ScimResource {
   const resource = row.resource as Record<string, unknown>;
-  const schemas = ENTERPRISE_USER_SCHEMA in resource ? [USER_SCHEMA, ENTERPRISE_USER_SCHEMA] : [USER_SCHEMA];
   return {
-    schemas,
+    schemas: schemasOf(USER_SCHEMA, resource),
     id: row.id,
     ...resource,
     groups: groups.map((g) => ({ value: g.group_id, $ref: `${baseUrl}/Groups/${g.group_id}`, display: g.display_name, type: 'direct' })),
     meta: resourceMeta('User', row, userLocation(baseUrl, row.id)),
   };
+}
+
+/**
+ * RFC 7643 §3: the core schema and each extension the resource holds values of. Extension values
+ * are stored under their URN, and no attribute name has a colon, so those keys are the URNs.
+ */
+export function schemasOf(core: string, resource: Record<string, unknown>): string[] {
+  return [core, ...Object.keys(resource).filter((key) => key.includes(':'))];
 }
 
 /** RFC 7643 §3.1 `meta`, from the columns every resource table has. */
@@ -52,7 +60,7 @@ export function userColumns(resource: Record<string, unknown>) {
 export function changedAttributes(before: Record<string, unknown>, after: Record<string, unknown>) {
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) {
+    if (!isDeepStrictEqual(before[key], after[key])) {
       changes[key] = { from: before[key] ?? null, to: after[key] ?? null };
     }
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Transaction } from 'kysely';
 import type { NewAuditEvent } from '../audit/types.js';
 import type { Database, UserRow } from '../db/types.js';
@@ -10,8 +11,9 @@ import { ScimError } from '../scim/errors.js';
 import { checkIfMatch } from '../scim/etag.js';
 import type { ListQuery } from '../scim/list-query.js';
 import { applyUserPatch } from '../scim/patch.js';
-import { normalizeUser } from '../scim/resource.js';
+import { normalizeUser, type StoredResource } from '../scim/resource.js';
 import type { ScimContext } from './context.js';
+import { reportUnknownAttributes } from './scim-schemas.service.js';
 import { recomputeAfterUserWrite } from './effective-access.service.js';
 import { recomputePolicyAfterUserWrite } from './policies.service.js';
 import { changedAttributes, toUserResource, userColumns, type ScimResource } from './user-resource.js';
@@ -47,7 +49,7 @@ function updateEvents(id: string, before: UserRow, after: UserRow): NewAuditEven
 }
 
 export async function createUser(ctx: ScimContext, body: unknown): Promise<ScimResource> {
-  const resource = normalizeUser(body, { kind: 'create' });
+  const resource = normalizeUser(body, { kind: 'create' }, ctx.schemas.user);
   const id = randomUUID();
   const row = await ctx.db.transaction().execute(async (trx) => {
     let inserted: UserRow;
@@ -65,6 +67,7 @@ export async function createUser(ctx: ScimContext, body: unknown): Promise<ScimR
     await recomputePolicyAfterUserWrite(trx, ctx.audit, id, events, eventIds);
     return inserted;
   });
+  await reportUnknownAttributes(ctx, ctx.schemas.user, undefined, resource);
   return toUserResource(row, [], ctx.baseUrl);
 }
 
@@ -75,7 +78,7 @@ export async function getUser(ctx: ScimContext, id: string): Promise<ScimResourc
 }
 
 export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ListResult> {
-  const { where, orderBy } = compileListQuery('User', query);
+  const { where, orderBy } = compileListQuery(ctx.schemas.user, query);
   const totalResults = await users.countUsers(ctx.db, ctx.workspaceId, where);
   if (query.count === 0 || query.startIndex > totalResults) return { totalResults, resources: [] };
   const rows = await users.pageUsers(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count });
@@ -89,12 +92,15 @@ async function modifyUser(
   ifMatch: string | undefined,
   change: (current: UserRow) => Record<string, unknown>,
 ): Promise<ScimResource> {
+  let before: StoredResource | undefined;
   const row = await ctx.db.transaction().execute(async (trx: Transaction<Database>) => {
     const current = await users.lockUser(trx, ctx.workspaceId, id);
     if (!current) throw ScimError.notFound('User', id);
     checkIfMatch(ifMatch, current.version);
     const resource = change(current);
-    if (JSON.stringify(resource) === JSON.stringify(current.resource)) return current;
+    before = current.resource as StoredResource;
+    // Okta PUTs the whole user on every sync: an unchanged resource is no write (jsonb reorders keys).
+    if (isDeepStrictEqual(resource, current.resource)) return current;
     let updated: UserRow;
     try {
       updated = await users.updateUser(trx, ctx.workspaceId, id, userColumns(resource));
@@ -108,17 +114,18 @@ async function modifyUser(
     await recomputePolicyAfterUserWrite(trx, ctx.audit, id, events, eventIds);
     return updated;
   });
+  if (before !== undefined) await reportUnknownAttributes(ctx, ctx.schemas.user, before, row.resource as StoredResource);
   return (await withGroups(ctx, [row]))[0]!;
 }
 
 export async function replaceUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<ScimResource> {
   return modifyUser(ctx, id, ifMatch, (current) =>
-    normalizeUser(body, { kind: 'replace', id, current: current.resource as Record<string, unknown> }),
+    normalizeUser(body, { kind: 'replace', id, current: current.resource as Record<string, unknown> }, ctx.schemas.user),
   );
 }
 
 export async function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<ScimResource> {
-  return modifyUser(ctx, id, ifMatch, (current) => applyUserPatch(current.resource as Record<string, unknown>, body, { id }).resource);
+  return modifyUser(ctx, id, ifMatch, (current) => applyUserPatch(current.resource as Record<string, unknown>, body, { id, schema: ctx.schemas.user }).resource);
 }
 
 export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {

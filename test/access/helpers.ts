@@ -4,6 +4,7 @@ import type { AuditContext } from '../../src/audit/types.js';
 import type { Db } from '../../src/db/index.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import type { ScimContext } from '../../src/services/context.js';
+import { DEFAULT_WORKSPACE_SCHEMAS } from '../../src/services/scim-schemas.service.js';
 
 // Shared set-up of the access tests: bare workspaces, fast row inserts, contexts for services.
 
@@ -14,7 +15,7 @@ export function auditOf(workspaceId: string): AuditContext {
 }
 
 export function scimContext(db: Db, workspaceId: string): ScimContext {
-  return { db, workspaceId, baseUrl: 'https://bridge.test/scim/v2', audit: auditOf(workspaceId), maxResults: 1000, maxInlineMembers: 1000 };
+  return { db, workspaceId, baseUrl: 'https://bridge.test/scim/v2', audit: auditOf(workspaceId), maxResults: 1000, maxInlineMembers: 1000, schemas: DEFAULT_WORKSPACE_SCHEMAS };
 }
 
 /** A new workspace (seeded by ensureWorkspace) with its access model emptied: no permissions, roles, mappings or settings. */

@@ -119,18 +119,25 @@ t.test('body and schemas errors', async (t) => {
     ['null body', null, 'invalidSyntax', /JSON object/],
     ['no schemas', { userName: 'a' }, 'invalidSyntax', /schemas/],
     ['schemas not strings', { schemas: [1], userName: 'a' }, 'invalidSyntax', /schemas/],
-    ['unknown schema', { schemas: [USER_SCHEMA, 'urn:example:custom'], userName: 'a' }, 'invalidValue', /urn:example:custom/],
-    ['group schema on a user', { schemas: [GROUP_SCHEMA], userName: 'a' }, 'invalidValue', /Group/],
+    ['group schema on a user', { schemas: [GROUP_SCHEMA], userName: 'a' }, 'invalidSyntax', /must include .*core:2.0:User/],
     ['core schema missing', { schemas: [ENT], userName: 'a' }, 'invalidSyntax', /core:2.0:User/],
   ];
   for (const [name, body, scimType, detail] of cases) t.throws(() => normalizeUser(body, CREATE), scimError(scimType, detail), name);
 });
 
+t.test('schema URNs that carry no attributes are accepted and not stored', async (t) => {
+  const vendor = 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group';
+  t.same(normalizeGroup({ schemas: [GROUP_SCHEMA, vendor], displayName: 'codex-admins' }).resource, { displayName: 'codex-admins' }, "Entra's group push");
+  t.same(normalizeUser({ schemas: [USER_SCHEMA, 'urn:example:custom'], userName: 'a' }, CREATE), { userName: 'a', active: true });
+  t.same(normalizeGroup({ schemas: [GROUP_SCHEMA, ENT], displayName: 'x' }).resource, { displayName: 'x' }, 'an extension of another type, with no values');
+});
+
 t.test('attribute errors name the attribute', async (t) => {
   const cases: [string, Record<string, unknown>, ScimType, RegExp][] = [
-    ['unknown attributes', { foo: 1, bar: 2 }, 'invalidSyntax', /"foo", "bar"/],
-    ['unknown sub-attribute', { name: { nickname: 'x' } }, 'invalidSyntax', /name\.nickname/],
-    ['unknown extension attribute', { [ENT]: { badge: 'x' } }, 'invalidSyntax', /badge/],
+    ['unknown attributes', { foo: 1, bar: 2 }, 'invalidValue', /"foo", "bar"/],
+    ['unknown sub-attribute', { name: { nickname: 'x' } }, 'invalidValue', /name\.nickname/],
+    ['unknown extension attribute', { [ENT]: { badge: 'x' } }, 'invalidValue', /badge/],
+    ['undeclared extension values', { 'urn:example:custom:2.0:User': { badge: 'x' } }, 'invalidValue', /urn:example:custom:2\.0:User/],
     ['string expected', { displayName: 5 }, 'invalidValue', /"displayName" must be a string/],
     ['boolean expected', { active: 'yes' }, 'invalidValue', /"active" must be a boolean/],
     ['sub-attribute type', { emails: [{ value: 'a', primary: 'maybe' }] }, 'invalidValue', /emails\.primary/],
@@ -172,14 +179,14 @@ t.test('group errors', async (t) => {
   const cases: [string, unknown, ScimType, RegExp][] = [
     ['displayName missing', { schemas: [GROUP_SCHEMA] }, 'invalidValue', /displayName.*required/],
     ['displayName empty', group({ displayName: '' }), 'invalidValue', /displayName.*required/],
-    ['user schema', { schemas: [USER_SCHEMA], displayName: 'x' }, 'invalidValue', /core:2.0:User/],
-    ['enterprise schema on a group', { schemas: [GROUP_SCHEMA, ENT], displayName: 'x' }, 'invalidValue', /enterprise/],
+    ['user schema', { schemas: [USER_SCHEMA], displayName: 'x' }, 'invalidSyntax', /must include .*core:2.0:Group/],
+    ['enterprise values on a group', { schemas: [GROUP_SCHEMA, ENT], displayName: 'x', [ENT]: { department: 'x' } }, 'invalidValue', /enterprise/],
     ['members not an array', group({ members: { value: 'u1' } }), 'invalidValue', /members/],
     ['member value not a string', group({ members: [{ value: 1 }] }), 'invalidValue', /members\.value/],
     ['member without value', group({ members: [{ display: 'x' }] }), 'invalidValue', /non-empty string "value"/],
     ['nested group', group({ members: [{ value: 'g2', type: 'Group' }] }), 'invalidValue', /must be Users/],
-    ['unknown member sub-attribute', group({ members: [{ value: 'u1', role: 'x' }] }), 'invalidSyntax', /members\.role/],
-    ['unknown attribute', group({ owner: 'x' }), 'invalidSyntax', /owner/],
+    ['unknown member sub-attribute', group({ members: [{ value: 'u1', role: 'x' }] }), 'invalidValue', /members\.role/],
+    ['unknown attribute', group({ owner: 'x' }), 'invalidValue', /owner/],
   ];
   for (const [name, body, scimType, detail] of cases) t.throws(() => normalizeGroup(body), scimError(scimType, detail), name);
   t.throws(() => normalizeGroup(group({ id: 'g2' }), { kind: 'replace', id: 'g1', current: {} }), scimError('mutability', /id/), 'other id');

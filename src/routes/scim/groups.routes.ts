@@ -17,11 +17,11 @@ type IdRoute = { Params: { id: string }; Querystring: ProjectionQuery; Headers: 
 function sendGroup(request: FastifyRequest, reply: FastifyReply, row: GroupRow, projection: Projection, status = 200) {
   reply.header('ETag', etagOf(row.version));
   if (status === 201) reply.header('Location', groupLocation(request.scim.baseUrl, row.id));
-  return reply.code(status).send(groupStream(row, { db: request.scim.db, baseUrl: request.scim.baseUrl, projection }));
+  return reply.code(status).send(groupStream(row, { db: request.scim.db, baseUrl: request.scim.baseUrl, projection, schema: request.scim.schemas.group }));
 }
 
 function sendList(request: FastifyRequest, reply: FastifyReply, query: ListQuery, totalResults: number, rows: GroupRow[]) {
-  return reply.send(groupListStream(rows, totalResults, query.startIndex, { db: request.scim.db, baseUrl: request.scim.baseUrl, projection: query }));
+  return reply.send(groupListStream(rows, totalResults, query.startIndex, { db: request.scim.db, baseUrl: request.scim.baseUrl, projection: query, schema: request.scim.schemas.group }));
 }
 
 const groupsRoutes: FastifyPluginAsync = async (app) => {
@@ -70,7 +70,7 @@ const groupsRoutes: FastifyPluginAsync = async (app) => {
       const projection = projectionOf(request.query);
       const asked = projection.attributes.length > 0 || projection.excludedAttributes.length > 0;
       // Never serialise a huge member list nobody asked for: RFC 7644 §3.5.2 allows 204.
-      if (!asked && includesAttribute('Group', projection, 'members') && !(await groupsService.isSmallGroup(request.scim, row.id))) {
+      if (!asked && includesAttribute(request.scim.schemas.group, projection, 'members') && !(await groupsService.isSmallGroup(request.scim, row.id))) {
         reply.header('ETag', etagOf(row.version));
         return reply.code(204).send();
       }

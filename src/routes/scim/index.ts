@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { installScimAuth } from '../../plugins/scim-auth.js';
+import { installScimBodyParsers } from '../../plugins/scim-body.js';
 import { installScimErrorHandling, SCIM_CONTENT_TYPE } from '../../plugins/scim-errors.js';
 import discoveryRoutes from './discovery.routes.js';
 import groupsRoutes from './groups.routes.js';
@@ -14,9 +15,7 @@ export const SCIM_PREFIX = '/scim/v2';
  * which leak into the admin API registered beside it.
  */
 const scimRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
-  // RFC 7644 §3.1: clients send application/scim+json; Okta sometimes sends application/json,
-  // which Fastify already parses. Both go through the same JSON parser.
-  app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  installScimBodyParsers(app);
   installScimErrorHandling(app);
   installScimAuth(app, config, SCIM_PREFIX);
   if (config.scimRateLimitPerMinute > 0) {

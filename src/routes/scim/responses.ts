@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { ScimError } from '../../scim/errors.js';
 import { attributeList, type ListQuery } from '../../scim/list-query.js';
 import { projectResource } from '../../scim/projection.js';
-import { LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA, type ResourceKind } from '../../scim/schemas/index.js';
+import { LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA, type ResourceTypeRef } from '../../scim/schemas/index.js';
 import type { ScimResource } from '../../services/user-resource.js';
 import type { ProjectionQuery } from './route-schemas.js';
 
@@ -21,14 +21,14 @@ export function projectionOf(query: ProjectionQuery): Projection {
 }
 
 /** A single resource with its ETag (RFC 7644 §3.14) and, on create, its Location (§3.3). */
-export function sendResource(reply: FastifyReply, kind: ResourceKind, resource: ScimResource, projection: Projection, status = 200) {
+export function sendResource(reply: FastifyReply, kind: ResourceTypeRef, resource: ScimResource, projection: Projection, status = 200) {
   const meta = resource.meta as { version?: string; location?: string } | undefined;
   if (meta?.version) reply.header('ETag', meta.version);
   if (status === 201 && meta?.location) reply.header('Location', meta.location);
   return reply.code(status).send(projectResource(kind, resource, projection));
 }
 
-export function listResponse(kind: ResourceKind, query: ListQuery, totalResults: number, resources: ScimResource[]) {
+export function listResponse(kind: ResourceTypeRef, query: ListQuery, totalResults: number, resources: ScimResource[]) {
   return {
     schemas: [LIST_RESPONSE_SCHEMA],
     totalResults,

@@ -1,7 +1,7 @@
 import type { Filter } from 'scim2-parse-filter';
 import { parseFilter as parseSyntax, type Token } from 'scim2-parse-filter/lib/src/parser.js';
 import { ScimError } from '../errors.js';
-import { findByName, resolveAttribute, type AttributeDef, type ResourceKind } from '../schemas/index.js';
+import { findByName, resolveAttribute, type AttributeDef, type ResourceTypeRef } from '../schemas/index.js';
 import { leafOf, type AttributeRef, type CompareNode, type CompareOperator, type FilterNode } from './ast.js';
 import { FilterSyntaxError, tokenize, type PositionedToken } from './tokenizer.js';
 import { normalizeDateTime } from './values.js';
@@ -10,7 +10,7 @@ import { normalizeDateTime } from './values.js';
  * Parses and validates a SCIM filter (RFC 7644 §3.4.2.2) for Users or Groups.
  * Every failure, syntactic or semantic, is a ScimError `invalidFilter` whose detail says what and where.
  */
-export function parseFilter(kind: ResourceKind, text: string): FilterNode {
+export function parseFilter(kind: ResourceTypeRef, text: string): FilterNode {
   return toNode(kind, parseTree(text));
 }
 
@@ -31,7 +31,7 @@ const PATCH_PATH = /^([^[\]"\s]+)(?:\[(.*)\](?:\.([A-Za-z$_][A-Za-z0-9$_-]*))?)?
  * Parses a PATCH path. A malformed path or unknown attribute is `invalidPath`; a bad filter
  * inside the brackets is `invalidFilter`, as for query filters.
  */
-export function parsePath(kind: ResourceKind, text: string): ParsedPath {
+export function parsePath(kind: ResourceTypeRef, text: string): ParsedPath {
   const match = PATCH_PATH.exec(text.trim());
   if (!match) throw ScimError.of('invalidPath', `Invalid path ${JSON.stringify(text)}`);
   const [, attrPath, filterText, subName] = match as unknown as [string, string, string | undefined, string | undefined];
@@ -50,7 +50,7 @@ export function parsePath(kind: ResourceKind, text: string): ParsedPath {
  * Resolves `userName`, `name.givenName`, `urn:...:enterprise:2.0:User:manager.value` (any case)
  * to the schema definitions, with the canonical spelling as `path`. Undefined when unknown.
  */
-export function resolveAttributePath(kind: ResourceKind, text: string): AttributeRef | undefined {
+export function resolveAttributePath(kind: ResourceTypeRef, text: string): AttributeRef | undefined {
   const resolved = resolveAttribute(kind, text);
   if (!resolved) return undefined;
   const { extension, attribute, subAttribute } = resolved;
@@ -120,7 +120,7 @@ function describe(token: PositionedToken): string {
 // Semantics: resolve every attribute, check every operator and value against the schema.
 
 /** `parent` is set inside `attr[...]`, where names are sub-attributes of that attribute. */
-function toNode(kind: ResourceKind, tree: Filter, parent?: AttributeRef): FilterNode {
+function toNode(kind: ResourceTypeRef, tree: Filter, parent?: AttributeRef): FilterNode {
   switch (tree.op) {
     case 'and':
     case 'or':
@@ -140,24 +140,27 @@ function toNode(kind: ResourceKind, tree: Filter, parent?: AttributeRef): Filter
   }
 }
 
-function valuePathNode(kind: ResourceKind, attr: AttributeRef, tree: Filter): FilterNode {
+function valuePathNode(kind: ResourceTypeRef, attr: AttributeRef, tree: Filter): FilterNode {
   const filter = valueFilter(kind, attr, tree);
   // On a singular complex attribute there is one value, so `name[givenName eq "x"]` means exactly
   // `name.givenName eq "x"`: the inner references are already full paths (see subAttributeRef).
   return attr.attribute.multiValued ? { op: 'valuePath', attr, filter } : filter;
 }
 
-function valueFilter(kind: ResourceKind, attr: AttributeRef, tree: Filter): FilterNode {
+function valueFilter(kind: ResourceTypeRef, attr: AttributeRef, tree: Filter): FilterNode {
   if (attr.attribute.type !== 'complex' || attr.subAttribute) {
     throw invalid(`${attr.path} has no sub-attributes to filter with [...]`);
   }
   return toNode(kind, tree, attr);
 }
 
-function resolveOrThrow(kind: ResourceKind, name: string, parent?: AttributeRef): AttributeRef {
+function resolveOrThrow(kind: ResourceTypeRef, name: string, parent?: AttributeRef): AttributeRef {
   const attr = parent ? subAttributeRef(parent, name) : resolveAttributePath(kind, name);
   if (!attr) {
     throw invalid(parent ? `unknown sub-attribute ${JSON.stringify(name)} of ${parent.path}` : `unknown attribute ${JSON.stringify(name)}`);
+  }
+  if (attr.attribute.verbatim) {
+    throw invalid(`${JSON.stringify(name)} is not declared by any schema of this workspace; declare an extension schema to filter on it`);
   }
   // Filtering on a never-returned attribute (password) would let a client probe its value.
   if (leafOf(attr).returned === 'never' || attr.attribute.returned === 'never') {

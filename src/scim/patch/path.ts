@@ -4,8 +4,8 @@
 
 import { ScimError } from '../errors.js';
 import { parsePath as parseFilterPath, type FilterNode } from '../filter.js';
-import { findExtensionUrn } from '../resource.js';
-import type { AttributeDef, ResourceKind } from '../schemas/index.js';
+import { findExtensionUrn, isUndeclaredExtensionKey } from '../resource.js';
+import { schemaOf, verbatimAttribute, type AttributeDef, type ResourceTypeRef } from '../schemas/index.js';
 
 export interface PatchTarget {
   /** The path as sent, for error details. */
@@ -22,11 +22,16 @@ export interface PatchTarget {
   name: string;
 }
 
-export function parsePath(kind: ResourceKind, text: string): PatchTarget {
+export function parsePath(kind: ResourceTypeRef, text: string): PatchTarget {
   // `urn:…:enterprise:2.0:User` alone names the extension object (RFC 7644 §3.5.2.1 allows a
   // complex target); the filter module resolves attribute paths only.
   const extension = findExtensionUrn(kind, text.trim());
   if (extension !== undefined) return { text, extension, name: extension };
+  // An undeclared extension object as a whole, kept verbatim under the `store` policy.
+  if (isUndeclaredExtensionKey(kind, text.trim()) && schemaOf(kind).unknownAttributes === 'store') {
+    const urn = text.trim();
+    return { text, attribute: verbatimAttribute(urn), name: urn };
+  }
 
   const parsed = parseFilterPath(kind, text);
   const { attribute } = parsed.attr;

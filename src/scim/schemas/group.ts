@@ -7,7 +7,7 @@ export const groupSchema: SchemaDef = {
   name: 'Group',
   description: 'Group',
   attributes: [
-    attr('displayName', 'string', { required: true, uniqueness: 'server', description: 'A human-readable name for the Group; unique per workspace, case-insensitive.' }),
+    attr('displayName', 'string', { required: true, uniqueness: 'server', maxLength: 256, description: 'A human-readable name for the Group; unique per workspace, case-insensitive.' }),
     attr('members', 'complex', {
       multiValued: true,
       description: 'Members of the Group.',

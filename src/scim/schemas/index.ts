@@ -1,7 +1,8 @@
+import { ScimError } from '../errors.js';
 import { COMMON_ATTRIBUTES } from './common.js';
 import { enterpriseUserSchema } from './enterprise-user.js';
 import { groupSchema } from './group.js';
-import type { AttributeDef, ResourceTypeDef, SchemaDef } from './types.js';
+import { attr, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './types.js';
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from './urns.js';
 import { userSchema } from './user.js';
 
@@ -9,29 +10,71 @@ export * from './types.js';
 export * from './urns.js';
 export { COMMON_ATTRIBUTES };
 
-export const SCHEMAS: readonly SchemaDef[] = [userSchema, enterpriseUserSchema, groupSchema];
-
-export const RESOURCE_TYPES: readonly ResourceTypeDef[] = [
-  {
-    id: 'User',
-    name: 'User',
-    endpoint: '/Users',
-    description: 'User Account',
-    schema: USER_SCHEMA,
-    schemaExtensions: [{ schema: ENTERPRISE_USER_SCHEMA, required: false }],
-  },
-  { id: 'Group', name: 'Group', endpoint: '/Groups', description: 'Group', schema: GROUP_SCHEMA, schemaExtensions: [] },
-];
+/** The schemas every workspace has; workspaces may declare extension schemas of their own. */
+export const BUILTIN_SCHEMAS: readonly SchemaDef[] = [userSchema, enterpriseUserSchema, groupSchema];
 
 export type ResourceKind = 'User' | 'Group';
 
-export function resourceType(kind: ResourceKind): ResourceTypeDef {
-  return RESOURCE_TYPES.find((r) => r.id === kind)!;
+/**
+ * What a client may send for an attribute no schema defines, or an extension URN nobody declared:
+ * `store` keeps it verbatim (returned, never filterable), `reject` answers 400 invalidValue.
+ */
+export type UnknownAttributePolicy = 'store' | 'reject';
+
+/** One resource type as a workspace sees it: its core schema plus the extensions it accepts. */
+export interface ResourceSchema {
+  kind: ResourceKind;
+  core: SchemaDef;
+  extensions: readonly SchemaDef[];
+  unknownAttributes: UnknownAttributePolicy;
 }
 
-export function schemaById(urn: string): SchemaDef | undefined {
+/**
+ * Pure code takes either a full ResourceSchema (what services pass, from the workspace's
+ * declarations and setting) or just a kind, which means the built-in schemas with unknown
+ * attributes refused: the strict reading of RFC 7643, used where no workspace is involved.
+ */
+export type ResourceTypeRef = ResourceKind | ResourceSchema;
+
+const BUILTIN: Record<ResourceKind, ResourceSchema> = {
+  User: { kind: 'User', core: userSchema, extensions: [enterpriseUserSchema], unknownAttributes: 'reject' },
+  Group: { kind: 'Group', core: groupSchema, extensions: [], unknownAttributes: 'reject' },
+};
+
+export function schemaOf(ref: ResourceTypeRef): ResourceSchema {
+  return typeof ref === 'string' ? BUILTIN[ref] : ref;
+}
+
+/** A kind's schema with workspace-declared extensions added after the built-in ones. */
+export function withExtensions(kind: ResourceKind, declared: readonly SchemaDef[], unknownAttributes: UnknownAttributePolicy): ResourceSchema {
+  const builtin = BUILTIN[kind];
+  return { kind, core: builtin.core, extensions: [...builtin.extensions, ...declared], unknownAttributes };
+}
+
+const ENDPOINTS: Record<ResourceKind, Omit<ResourceTypeDef, 'schema' | 'schemaExtensions'>> = {
+  User: { id: 'User', name: 'User', endpoint: '/Users', description: 'User Account' },
+  Group: { id: 'Group', name: 'Group', endpoint: '/Groups', description: 'Group' },
+};
+
+/** The RFC 7643 §6 ResourceType of a kind as the workspace sees it. */
+export function resourceType(ref: ResourceTypeRef): ResourceTypeDef {
+  const schema = schemaOf(ref);
+  return { ...ENDPOINTS[schema.kind], schema: schema.core.id, schemaExtensions: schema.extensions.map((e) => ({ schema: e.id, required: false })) };
+}
+
+export function schemaById(schemas: readonly SchemaDef[], urn: string): SchemaDef | undefined {
   const lower = urn.toLowerCase();
-  return SCHEMAS.find((s) => s.id.toLowerCase() === lower);
+  return schemas.find((s) => s.id.toLowerCase() === lower);
+}
+
+/** The extension schema of this URN (any case) that the resource type accepts. */
+export function extensionSchema(ref: ResourceTypeRef, urn: string): SchemaDef | undefined {
+  return schemaById(schemaOf(ref).extensions, urn);
+}
+
+/** Attribute definitions at the top level of a resource (common + core schema). */
+export function topLevelAttributes(ref: ResourceTypeRef): AttributeDef[] {
+  return [...COMMON_ATTRIBUTES, ...schemaOf(ref).core.attributes];
 }
 
 /** A resolved attribute reference: which schema it lives in and its definition chain. */
@@ -44,44 +87,71 @@ export interface ResolvedAttribute {
   subAttribute?: AttributeDef;
 }
 
+/** An attribute no schema defines, kept as sent (see UnknownAttributePolicy). */
+export function verbatimAttribute(name: string): AttributeDef {
+  return { ...attr(name, 'complex'), verbatim: true };
+}
+
 /**
  * Resolves an attribute path such as `userName`, `name.givenName`, `emails.value`,
  * `urn:ietf:params:scim:schemas:core:2.0:User:name.familyName` or
  * `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`.
- * Attribute names are case-insensitive (RFC 7643 §2.1). Returns undefined for unknown names.
+ * Attribute names are case-insensitive (RFC 7643 §2.1).
+ *
+ * An unqualified name that neither the common attributes nor the core schema define is looked up
+ * in the extensions: Entra sends `manager` and `employeeNumber` bare. Core wins over an extension
+ * (RFC 7644 §3.10 reads unqualified names as core attributes); a name two extensions define is
+ * ambiguous, 400 invalidPath naming both.
+ *
+ * Unknown names are undefined, or under the `store` policy a verbatim attribute: URN-qualified
+ * ones (`urn:…:CustomExt:2.0:User:badge`) inside the extension object of that URN.
  */
-export function resolveAttribute(kind: ResourceKind, path: string): ResolvedAttribute | undefined {
-  const type = resourceType(kind);
-  let schemaUrn: string | undefined;
-  let rest = path;
+export function resolveAttribute(ref: ResourceTypeRef, path: string): ResolvedAttribute | undefined {
+  const schema = schemaOf(ref);
   const lowerPath = path.toLowerCase();
-  for (const urn of [type.schema, ...type.schemaExtensions.map((e) => e.schema)]) {
-    const prefix = urn.toLowerCase() + ':';
-    if (lowerPath.startsWith(prefix)) {
-      schemaUrn = urn;
-      rest = path.slice(prefix.length);
-      break;
-    }
-  }
+  const qualified = [schema.core, ...schema.extensions].find((s) => lowerPath.startsWith(s.id.toLowerCase() + ':'));
+  const rest = qualified ? path.slice(qualified.id.length + 1) : path;
   const [top, sub, ...extra] = rest.split('.');
   if (!top || extra.length > 0) return undefined;
 
-  const candidates: { attrs: AttributeDef[]; extension?: string }[] = [];
-  if (schemaUrn === undefined) {
-    candidates.push({ attrs: COMMON_ATTRIBUTES }, { attrs: schemaById(type.schema)!.attributes });
-  } else if (schemaUrn === type.schema) {
-    candidates.push({ attrs: COMMON_ATTRIBUTES }, { attrs: schemaById(type.schema)!.attributes });
-  } else {
-    candidates.push({ attrs: schemaById(schemaUrn)!.attributes, extension: schemaUrn });
-  }
-  for (const { attrs, extension } of candidates) {
+  const inSchema = (attrs: readonly AttributeDef[], extension?: string): ResolvedAttribute | 'absent' | undefined => {
     const attribute = findByName(attrs, top);
-    if (!attribute) continue;
+    if (!attribute) return 'absent';
     if (sub === undefined) return { extension, attribute };
     const subAttribute = findByName(attribute.subAttributes ?? [], sub);
     return subAttribute ? { extension, attribute, subAttribute } : undefined;
+  };
+
+  if (qualified && qualified !== schema.core) {
+    const found = inSchema(qualified.attributes, qualified.id);
+    return found === 'absent' ? unknownAttribute(schema, qualified.id, top, sub) : found;
   }
-  return undefined;
+  const core = inSchema(topLevelAttributes(schema));
+  if (core !== 'absent') return core;
+  if (qualified === undefined) {
+    const owners = schema.extensions.filter((e) => findByName(e.attributes, top) !== undefined);
+    if (owners.length > 1) {
+      throw ScimError.of('invalidPath', `Attribute ${JSON.stringify(top)} is ambiguous: it is defined by ${owners.map((o) => o.id).join(' and ')}; qualify it with its schema URN`);
+    }
+    if (owners.length === 1) {
+      const found = inSchema(owners[0]!.attributes, owners[0]!.id);
+      return found === 'absent' ? undefined : found;
+    }
+    const colon = path.lastIndexOf(':');
+    if (colon > 0) {
+      // An extension URN nobody declared, e.g. urn:ietf:params:scim:schemas:extension:CustomExt:2.0:User:badge.
+      const [attrTop, attrSub, ...more] = path.slice(colon + 1).split('.');
+      if (!attrTop || more.length > 0) return undefined;
+      return unknownAttribute(schema, path.slice(0, colon), attrTop, attrSub);
+    }
+  }
+  return unknownAttribute(schema, undefined, top, sub);
+}
+
+function unknownAttribute(schema: ResourceSchema, extension: string | undefined, top: string, sub: string | undefined): ResolvedAttribute | undefined {
+  // Sub-paths of a verbatim value are not addressed: the value is kept and replaced whole.
+  if (schema.unknownAttributes !== 'store' || sub !== undefined) return undefined;
+  return { extension, attribute: verbatimAttribute(top) };
 }
 
 export function findByName(attrs: readonly AttributeDef[], name: string): AttributeDef | undefined {
@@ -90,7 +160,7 @@ export function findByName(attrs: readonly AttributeDef[], name: string): Attrib
 }
 
 /** The schema URNs a resource of this kind may declare in `schemas`. */
-export function allowedSchemas(kind: ResourceKind): string[] {
-  const type = resourceType(kind);
-  return [type.schema, ...type.schemaExtensions.map((e) => e.schema)];
+export function allowedSchemas(ref: ResourceTypeRef): string[] {
+  const schema = schemaOf(ref);
+  return [schema.core.id, ...schema.extensions.map((e) => e.id)];
 }

@@ -29,6 +29,16 @@ export interface AttributeDef {
   canonicalValues?: string[];
   referenceTypes?: string[];
   subAttributes?: AttributeDef[];
+  /**
+   * Longest string value accepted, in UTF-16 code units. Not an RFC 7643 characteristic: /Schemas
+   * states it in the description. Identifying names are short enough for their B-tree indexes.
+   */
+  maxLength?: number;
+  /**
+   * Not part of any schema: an attribute the client sent that no schema defines, kept verbatim
+   * under the workspace's `store` policy. Stored and returned as sent, never filtered or sorted on.
+   */
+  verbatim?: true;
 }
 
 export interface SchemaDef {

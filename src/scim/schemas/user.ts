@@ -19,7 +19,7 @@ export const userSchema: SchemaDef = {
   name: 'User',
   description: 'User Account',
   attributes: [
-    attr('userName', 'string', { required: true, uniqueness: 'server', description: 'Unique identifier for the User, used to authenticate; case-insensitive.' }),
+    attr('userName', 'string', { required: true, uniqueness: 'server', maxLength: 256, description: 'Unique identifier for the User, used to authenticate; case-insensitive.' }),
     attr('name', 'complex', {
       description: "The components of the user's real name.",
       subAttributes: [

@@ -50,7 +50,10 @@ t.test('Users endpoint', async (t) => {
     const before = await userCount();
     const cases: [string, unknown, number, string | undefined][] = [
       ['malformed JSON', '{"schemas": [', 400, 'invalidSyntax'],
-      ['unknown schema', { schemas: [USER, 'urn:example:unknown'], userName: 'x@example.com' }, 400, 'invalidValue'],
+      ['schemas not an array', { schemas: USER, userName: 'x@example.com' }, 400, 'invalidSyntax'],
+      ['NUL in userName', user('x\u0000y@example.com'), 400, 'invalidValue'],
+      ['lone surrogate in displayName', user('s@example.com', { displayName: 'a\udfff' }), 400, 'invalidValue'],
+      ['9,000-character userName', user(`${'x'.repeat(9000)}@example.com`), 400, 'invalidValue'],
       ['missing userName', { schemas: [USER] }, 400, 'invalidValue'],
       ['wrong type', user('y@example.com', { active: 'maybe' }), 400, 'invalidValue'],
       ['array body', [user('z@example.com')], 400, undefined],
