@@ -172,33 +172,28 @@ export function isIgnoredOnInput(def: AttributeDef): boolean {
 }
 
 /**
- * `current` is the stored resource a PATCH or PUT starts from: values it already holds for unknown
- * attributes (kept under `store` before the workspace switched to `reject`) stay as they are, so
- * switching the policy never makes a resource unwritable; `reject` refuses what a request adds.
+ * Attributes no schema defines are kept verbatim here; the workspace's UnknownAttributePolicy is
+ * applied afterwards to what the request adds (`current` is the stored resource a PUT or PATCH
+ * starts from). Values kept under `store` before a switch to `reject` therefore stay as they are:
+ * switching the policy never makes a resource unwritable, and `reject` refuses only new ones.
  */
 function canonicalAttributes(kind: ResourceTypeRef, input: JsonObject, current?: StoredResource): StoredResource {
-  const { unknownAttributes: policy } = schemaOf(kind);
-  const alreadyStored = (key: string, value: unknown, stored: unknown) => isPlainObject(stored) && isDeepStrictEqual(stored[key], value);
   const resource: StoredResource = {};
-  const unknown: string[] = [];
   for (const [key, value] of Object.entries(input)) {
     if (key.toLowerCase() === 'schemas') continue;
     const extension = extensionSchema(kind, key);
     if (extension !== undefined) {
-      const stored = current?.[extension.id];
-      setOnce(resource, extension.id, canonicalExtension(extension, value, unknown, policy, (key, item) => alreadyStored(key, item, stored)));
+      setOnce(resource, extension.id, canonicalExtension(extension, value));
       continue;
     }
     const def = findByName(topLevelAttributes(kind), key);
-    if (def !== undefined) {
-      if (!isIgnoredOnInput(def)) setOnce(resource, def.name, normalizeValue(def, value, def.name, policy));
-    } else if (policy === 'store' || alreadyStored(key, value, current)) {
-      storeVerbatim(resource, key, value);
-    } else {
-      unknown.push(key);
-    }
+    if (def === undefined) storeVerbatim(resource, key, value);
+    else if (!isIgnoredOnInput(def)) setOnce(resource, def.name, normalizeValue(def, value, def.name));
   }
-  if (unknown.length > 0) throw unknownAttributes(kind, unknown);
+  if (schemaOf(kind).unknownAttributes === 'reject') {
+    const added = addedUnknownAttributes(kind, current, resource);
+    if (added.length > 0) throw unknownAttributes(kind, added);
+  }
   checkRequired(kind, resource);
   return resource;
 }
@@ -217,28 +212,22 @@ function storeVerbatim(resource: StoredResource, key: string, value: unknown): v
   if (Object.keys(values).length > 0) resource[urn] = values;
 }
 
-function canonicalExtension(
-  schema: SchemaDef,
-  value: unknown,
-  unknown: string[],
-  policy: UnknownAttributePolicy,
-  alreadyStored: (key: string, value: unknown) => boolean,
-): JsonObject | undefined {
+function canonicalExtension(schema: SchemaDef, value: unknown): JsonObject | undefined {
   const urn = schema.id;
   if (value === null) return undefined;
   if (!isPlainObject(value)) throw invalidValue(`"${urn}" must be an object of extension attributes`);
   const result: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
-    const def = findByName(schema.attributes, key);
-    if (def !== undefined) {
-      if (!isIgnoredOnInput(def)) setOnce(result, def.name, normalizeValue(def, item, `${urn}:${def.name}`, policy));
-    } else if (policy === 'store' || alreadyStored(key, item)) {
-      setOnce(result, key, normalizeValue(verbatimAttribute(key), item, `${urn}:${key}`));
-    } else {
-      unknown.push(`${urn}:${key}`);
-    }
+    const def = findByName(schema.attributes, key) ?? verbatimAttribute(key);
+    if (!isIgnoredOnInput(def)) setOnce(result, def.verbatim ? key : def.name, normalizeValue(def, item, `${urn}:${def.name}`));
   }
   return Object.keys(result).length > 0 ? result : undefined;
+}
+
+/** Unknown attributes whose value `after` holds and `before` did not (see unknownAttributeValues). */
+export function addedUnknownAttributes(kind: ResourceTypeRef, before: StoredResource | undefined, after: StoredResource): string[] {
+  const previous = before ? unknownAttributeValues(kind, before) : new Map<string, unknown>();
+  return [...unknownAttributeValues(kind, after)].filter(([name, value]) => !isDeepStrictEqual(previous.get(name), value)).map(([name]) => name);
 }
 
 /** Sets an attribute unless unassigned; the same attribute spelled twice in one object is ambiguous. */
@@ -267,19 +256,19 @@ function checkRequired(kind: ResourceTypeRef, resource: StoredResource): void {
  * Normalises one attribute value against its definition. Returns undefined for "unassigned":
  * RFC 7643 §2.5 treats null, an empty array and (by extension) an empty complex value as no value.
  */
-export function normalizeValue(def: AttributeDef, value: unknown, path: string, policy: UnknownAttributePolicy = 'reject'): unknown {
+export function normalizeValue(def: AttributeDef, value: unknown, path: string): unknown {
   if (def.verbatim) return verbatimValue(value, path);
   const coerced = coerceInput(path, value);
   if (coerced === null || coerced === undefined) return undefined;
-  if (!def.multiValued) return normalizeSingle(def, coerced, path, policy);
+  if (!def.multiValued) return normalizeSingle(def, coerced, path);
   if (!Array.isArray(coerced)) throw invalidValue(`Attribute "${path}" is multi-valued and must be an array`);
-  const items = coerced.map((item) => normalizeSingle(def, item, path, policy)).filter((item) => item !== undefined);
+  const items = coerced.map((item) => normalizeSingle(def, item, path)).filter((item) => item !== undefined);
   checkSinglePrimary(items, path);
   return items.length > 0 ? items : undefined;
 }
 
 /** Normalises one element of a multi-valued attribute (or a single-valued attribute's value). */
-export function normalizeSingle(def: AttributeDef, value: unknown, path: string, policy: UnknownAttributePolicy = 'reject'): unknown {
+export function normalizeSingle(def: AttributeDef, value: unknown, path: string): unknown {
   if (value === null || value === undefined) return undefined;
   if (def.verbatim) return verbatimValue(value, path);
   switch (def.type) {
@@ -301,25 +290,19 @@ export function normalizeSingle(def: AttributeDef, value: unknown, path: string,
       if (typeof value !== 'string' || !isDateTime(value)) throw wrongType(path, 'an xsd:dateTime string');
       return value;
     case 'complex':
-      return normalizeComplex(def, value, path, policy);
+      return normalizeComplex(def, value, path);
   }
 }
 
-function normalizeComplex(def: AttributeDef, value: unknown, path: string, policy: UnknownAttributePolicy): JsonObject | undefined {
+/** Unknown sub-attributes are kept verbatim; the UnknownAttributePolicy is applied to the whole resource. */
+function normalizeComplex(def: AttributeDef, value: unknown, path: string): JsonObject | undefined {
   if (!isPlainObject(value)) throw wrongType(path, 'an object');
   const result: JsonObject = {};
-  const unknown: string[] = [];
   for (const [key, item] of Object.entries(value)) {
     const sub = findByName(def.subAttributes ?? [], key);
-    if (sub !== undefined) {
-      if (!isIgnoredOnInput(sub)) setOnce(result, sub.name, normalizeValue(sub, item, `${path}.${sub.name}`, policy));
-    } else if (policy === 'store') {
-      setOnce(result, key, verbatimValue(item, `${path}.${key}`));
-    } else {
-      unknown.push(`${path}.${key}`);
-    }
+    if (sub === undefined) setOnce(result, key, verbatimValue(item, `${path}.${key}`));
+    else if (!isIgnoredOnInput(sub)) setOnce(result, sub.name, normalizeValue(sub, item, `${path}.${sub.name}`));
   }
-  if (unknown.length > 0) throw unknownAttributes(undefined, unknown);
   return Object.keys(result).length > 0 ? result : undefined;
 }
 
@@ -476,8 +459,8 @@ function wrongType(path: string, expected: string): ScimError {
   return invalidValue(`Attribute "${path}" must be ${expected}`);
 }
 
-function unknownAttributes(kind: ResourceTypeRef | undefined, names: string[]): ScimError {
+function unknownAttributes(kind: ResourceTypeRef, names: string[]): ScimError {
   const list = names.map((n) => JSON.stringify(n)).join(', ');
-  const of = kind ? ` for a ${schemaOf(kind).kind}` : '';
+  const of = ` for a ${schemaOf(kind).kind}`;
   return ScimError.of('invalidValue', `Unknown attribute${names.length > 1 ? 's' : ''}${of} (this workspace refuses attributes no schema declares): ${list}`);
 }

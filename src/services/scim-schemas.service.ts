@@ -13,7 +13,7 @@ import {
   type SchemaDef,
   type UnknownAttributePolicy,
 } from '../scim/schemas/index.js';
-import { unknownAttributeValues, type StoredResource } from '../scim/resource.js';
+import { addedUnknownAttributes, type StoredResource } from '../scim/resource.js';
 import { AdminApiError, notFound } from './admin-errors.js';
 import type { ScimContext } from './context.js';
 
@@ -79,12 +79,7 @@ const MAX_REPORTED_PER_REQUEST = 100;
  * change, and a counter row shared by every request must not hold up the workspace's writes.
  */
 export async function reportUnknownAttributes(ctx: ScimContext, schema: ResourceSchema, before: StoredResource | undefined, after: StoredResource): Promise<void> {
-  const previous = before ? unknownAttributeValues(schema, before) : new Map<string, unknown>();
-  const names = [...unknownAttributeValues(schema, after)]
-    .filter(([name, value]) => !isDeepStrictEqual(previous.get(name), value))
-    .map(([name]) => name)
-    .sort()
-    .slice(0, MAX_REPORTED_PER_REQUEST);
+  const names = addedUnknownAttributes(schema, before, after).sort().slice(0, MAX_REPORTED_PER_REQUEST);
   if (names.length === 0) return;
   ctx.log?.warn({ resourceType: schema.kind, attributes: names }, 'SCIM request carried attributes no schema declares; stored verbatim');
   try {

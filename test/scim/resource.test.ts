@@ -137,7 +137,7 @@ t.test('attribute errors name the attribute', async (t) => {
     ['unknown attributes', { foo: 1, bar: 2 }, 'invalidValue', /"foo", "bar"/],
     ['unknown sub-attribute', { name: { nickname: 'x' } }, 'invalidValue', /name\.nickname/],
     ['unknown extension attribute', { [ENT]: { badge: 'x' } }, 'invalidValue', /badge/],
-    ['undeclared extension values', { 'urn:example:custom:2.0:User': { badge: 'x' } }, 'invalidValue', /urn:example:custom:2\.0:User/],
+    ['undeclared extension values', { 'urn:example:custom:2.0:User': { badge: 'x' } }, 'invalidValue', /urn:example:custom:2\.0:User:badge/],
     ['string expected', { displayName: 5 }, 'invalidValue', /"displayName" must be a string/],
     ['boolean expected', { active: 'yes' }, 'invalidValue', /"active" must be a boolean/],
     ['sub-attribute type', { emails: [{ value: 'a', primary: 'maybe' }] }, 'invalidValue', /emails\.primary/],
@@ -185,7 +185,6 @@ t.test('group errors', async (t) => {
     ['member value not a string', group({ members: [{ value: 1 }] }), 'invalidValue', /members\.value/],
     ['member without value', group({ members: [{ display: 'x' }] }), 'invalidValue', /non-empty string "value"/],
     ['nested group', group({ members: [{ value: 'g2', type: 'Group' }] }), 'invalidValue', /must be Users/],
-    ['unknown member sub-attribute', group({ members: [{ value: 'u1', role: 'x' }] }), 'invalidValue', /members\.role/],
     ['unknown attribute', group({ owner: 'x' }), 'invalidValue', /owner/],
   ];
   for (const [name, body, scimType, detail] of cases) t.throws(() => normalizeGroup(body), scimError(scimType, detail), name);

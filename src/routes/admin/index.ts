@@ -12,6 +12,7 @@ import permissionsRoutes from './permissions.routes.js';
 import policiesRoutes from './policies.routes.js';
 import rolesRoutes from './roles.routes.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import scimSchemasRoutes from './scim-schemas.routes.js';
 import settingsRoutes from './settings.routes.js';
 
 export const ADMIN_PREFIX = '/api/v1';
@@ -37,6 +38,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(settingsRoutes);
   await app.register(effectiveAccessRoutes);
   await app.register(policiesRoutes);
+  await app.register(scimSchemasRoutes);
   await app.register(auditRoutes, { config });
 };
 

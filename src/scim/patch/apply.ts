@@ -17,10 +17,6 @@ import type { PatchOpName, PatchOperation } from './operations.js';
 import { parsePath, type PatchTarget } from './path.js';
 import { equalityTemplate } from './value-filter.js';
 
-// Values are normalised leniently here (unknown sub-attributes kept): the patched resource is then
-// canonicalised as a whole, which applies the workspace's UnknownAttributePolicy once.
-const LENIENT = 'store';
-
 export interface ApplyContext {
   kind: ResourceTypeRef;
   /** The resource's id: a path-less value may repeat it (Okta's group rename does). */
@@ -133,7 +129,7 @@ function applyToSingleValued(container: JsonObject, op: PatchOpName, def: Attrib
     delete container[def.name];
     return;
   }
-  const normalized = normalizeValue(def, value, name, LENIENT);
+  const normalized = normalizeValue(def, value, name);
   const existing = container[def.name];
   if (normalized === undefined) delete container[def.name];
   else if (isPlainObject(normalized) && isPlainObject(existing)) container[def.name] = { ...existing, ...normalized };
@@ -143,7 +139,7 @@ function applyToSingleValued(container: JsonObject, op: PatchOpName, def: Attrib
 /** `name.givenName`: the parent object is created on demand and dropped once empty. */
 function applyToSubAttribute(container: JsonObject, op: PatchOpName, def: AttributeDef, sub: AttributeDef, value: unknown, name: string): void {
   const parent = isPlainObject(container[def.name]) ? { ...(container[def.name] as JsonObject) } : {};
-  setOrDelete(parent, sub, op === 'remove' ? undefined : normalizeValue(sub, value, `${name}.${sub.name}`, LENIENT));
+  setOrDelete(parent, sub, op === 'remove' ? undefined : normalizeValue(sub, value, `${name}.${sub.name}`));
   if (Object.keys(parent).length > 0) container[def.name] = parent;
   else delete container[def.name];
 }
@@ -168,11 +164,11 @@ function applyToMultiValued(container: JsonObject, op: PatchOpName, target: Patc
 function applyToWholeArray(current: unknown[], op: PatchOpName, def: AttributeDef, value: unknown, name: string): unknown[] {
   if (op === 'remove') {
     if (value === undefined || value === null) return [];
-    const patterns = asArray(value).map((item) => normalizeSingle(def, item, name, LENIENT));
+    const patterns = asArray(value).map((item) => normalizeSingle(def, item, name));
     return current.filter((element) => !patterns.some((pattern) => containsValue(element, pattern)));
   }
   // A single element is accepted where an array is expected: it can only mean a one-element array.
-  const items = (normalizeValue(def, asArray(value), name, LENIENT) ?? []) as unknown[];
+  const items = (normalizeValue(def, asArray(value), name) ?? []) as unknown[];
   if (op === 'replace') return items;
   const added = items.filter((item, i) => !current.some((e) => sameValue(e, item)) && !items.slice(0, i).some((e) => sameValue(e, item)));
   return withSinglePrimary([...current, ...added], added);
@@ -199,7 +195,7 @@ function applyToSelectedValues(current: unknown[], op: PatchOpName, target: Patc
     return updated;
   });
   if (touched.length === 0 && op !== 'remove') {
-    const created = normalizeSingle(def, update(templateFor(target)), target.name, LENIENT);
+    const created = normalizeSingle(def, update(templateFor(target)), target.name);
     if (created !== undefined) {
       next.push(created);
       touched.push(created);
@@ -213,10 +209,10 @@ function elementUpdate(op: PatchOpName, target: PatchTarget, value: unknown): (e
   const def = target.attribute!;
   const sub = target.subAttribute;
   if (sub !== undefined) {
-    const normalized = op === 'remove' ? undefined : normalizeValue(sub, value, `${target.name}.${sub.name}`, LENIENT);
+    const normalized = op === 'remove' ? undefined : normalizeValue(sub, value, `${target.name}.${sub.name}`);
     return (element) => setOrDelete({ ...element }, sub, normalized);
   }
-  const normalized = (normalizeSingle(def, value, target.name, LENIENT) ?? {}) as JsonObject;
+  const normalized = (normalizeSingle(def, value, target.name) ?? {}) as JsonObject;
   // Replace swaps each selected value but keeps the filter's equality terms, so the value still
   // answers to the filter that selected it (`addresses[type eq "work"]` stays a work address).
   if (op === 'replace') return () => ({ ...(target.filter ? equalityTemplate(target.filter) : {}), ...normalized });
