@@ -55,6 +55,17 @@ export async function updateUser(db: Executor, workspaceId: string, id: string, 
     .executeTakeFirstOrThrow();
 }
 
+/**
+ * Ends every membership of the user; returns the groups it was in. The events of a user's deletion
+ * are built from what this statement deleted, not from a read before it: a member removal that
+ * commits first deletes the row itself, this statement then skips it, and the membership ends
+ * with exactly one event.
+ */
+export async function removeUserFromAllGroups(db: Executor, workspaceId: string, userId: string): Promise<string[]> {
+  const rows = await db.deleteFrom('group_members').where('workspace_id', '=', workspaceId).where('user_id', '=', userId).returning('group_id').execute();
+  return rows.map((r) => r.group_id);
+}
+
 export async function deleteUser(db: Executor, workspaceId: string, id: string): Promise<void> {
   await db.deleteFrom('users').where('workspace_id', '=', workspaceId).where('id', '=', id).execute();
 }

@@ -133,9 +133,9 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
     const current = await users.lockUser(trx, ctx.workspaceId, id);
     if (!current) throw ScimError.notFound('User', id);
     checkIfMatch(ifMatch, current.version);
-    const groupIds = (await users.groupsOfUsers(trx, ctx.workspaceId, [id])).map((g) => g.group_id);
+    // Each membership that ends is recorded like any removal, from what the delete returned.
+    const groupIds = await users.removeUserFromAllGroups(trx, ctx.workspaceId, id);
     await users.deleteUser(trx, ctx.workspaceId, id);
-    // Memberships go with the user (ON DELETE CASCADE); each is recorded like any removal.
     const events: NewAuditEvent[] = [
       ...groupIds.map((groupId): NewAuditEvent => ({ type: 'group.member_removed', targetType: 'group', targetId: groupId, data: { userId: id, reason: 'user.deleted' } })),
       { type: 'user.deleted', targetType: 'user', targetId: id, data: { userName: current.user_name } },
