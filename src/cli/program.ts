@@ -2,17 +2,19 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, type Config } from '../config/index.js';
 import { createDb, type DbHandle } from '../db/index.js';
 import { DataDirLockedError } from '../db/pglite-lock.js';
+import { AdminApiError } from '../services/admin-errors.js';
 import { AdminTokenError } from '../services/admin-tokens.service.js';
 import { TokenError } from '../services/tokens.service.js';
 import { registerAuditCommands } from './audit.command.js';
 import { cliActor, UserError, type CliContext, type CliIo } from './context.js';
 import { registerInitCommand } from './init.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerScimSchemaCommands } from './scim-schema.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerWorkspaceCommands } from './workspace.command.js';
 import { WorkspaceError } from './workspace-admin.js';
 
-const USER_ERRORS = [UserError, WorkspaceError, TokenError, AdminTokenError, ConfigError, DataDirLockedError];
+const USER_ERRORS = [UserError, WorkspaceError, TokenError, AdminTokenError, AdminApiError, ConfigError, DataDirLockedError];
 // Node's network errors and PostgreSQL's connection-time SQLSTATEs (bad password, missing database).
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '28P01', '28000', '3D000']);
 
@@ -31,6 +33,7 @@ function buildProgram(ctx: CliContext): Command {
   registerWorkspaceCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerScimSchemaCommands(program, ctx);
   return program;
 }
 

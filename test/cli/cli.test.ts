@@ -293,3 +293,33 @@ t.test('init re-seeds what is missing of the recommended access model, audited',
   const after = await sharedDb().then(({ db }) => listMappings(db, workspaceId, {}));
   t.ok(after.some((m) => m.group.value === 'codex-admins' && m.id !== removed.id), 'the mapping is back');
 });
+
+t.test('scim-schema declare, list, unknown-attributes and remove', async (t) => {
+  const file = join(dataDir, 'custom-ext.json');
+  const urn = 'urn:ietf:params:scim:schemas:extension:CustomExt:2.0:User';
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, JSON.stringify({ name: 'CustomExt', resourceTypes: ['User'], attributes: [{ name: 'costCenterCode', type: 'string' }] }));
+  const declared = await inProcess(['scim-schema', 'declare', '--workspace', 'acme', '--urn', urn, '--file', file]);
+  t.equal(declared.code, 0, declared.stderr);
+  t.match(declared.stderr, `Declared ${urn}`);
+  const list = await inProcess(['scim-schema', 'list', '--workspace', 'acme', '--json']);
+  t.match(JSON.parse(list.stdout), [{ urn, attributes: [{ name: 'costCenterCode', type: 'string' }] }]);
+
+  writeFileSync(file, JSON.stringify({ name: 'CustomExt', resourceTypes: ['Printer'], attributes: [] }));
+  const bad = await inProcess(['scim-schema', 'declare', '--workspace', 'acme', '--urn', urn, '--file', file]);
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /is not an extension declaration: \/resourceTypes\/0/);
+  writeFileSync(file, JSON.stringify({ name: 'Enterprise', resourceTypes: ['User'], attributes: [] }));
+  const builtin = await inProcess(['scim-schema', 'declare', '--workspace', 'acme', '--urn', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', '--file', file]);
+  t.match(builtin.stderr, /built-in schema/);
+
+  const policy = await inProcess(['scim-schema', 'unknown-attributes', '--workspace', 'acme', '--policy', 'reject']);
+  t.equal(policy.code, 0, policy.stderr);
+  t.match(policy.stderr, 'Attributes no schema declares: reject');
+  const removed = await inProcess(['scim-schema', 'remove', '--workspace', 'acme', urn]);
+  t.equal(removed.code, 0, removed.stderr);
+  const { db } = await sharedDb();
+  const events = await db.selectFrom('audit_events').select(['event_type', 'actor_type']).where('event_type', 'like', 'scim.extension_%').execute();
+  t.same(events.map((e) => e.event_type).sort(), ['scim.extension_declared', 'scim.extension_removed']);
+  t.ok(events.every((e) => e.actor_type === 'cli'), 'audited with the operator as actor');
+});

@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/type-provider-typebox';
+import { Attribute, Declaration, Literals, ResourceTypes } from '../../scim/schemas/declaration.js';
 import { adminAudit } from '../../plugins/admin-auth.js';
 import * as scimSchemas from '../../services/scim-schemas.service.js';
 import { DateTime } from './access-schemas.js';
@@ -8,40 +9,6 @@ import { errors } from './schemas.js';
 // for attributes nobody declared, and the tally of such attributes that clients sent.
 
 const tags = ['SCIM schemas'];
-
-const Literals = <T extends string>(values: readonly T[], description?: string) =>
-  Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
-
-const characteristics = {
-  type: Literals(['string', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'binary', 'complex'] as const),
-  multiValued: Type.Optional(Type.Boolean({ default: false })),
-  description: Type.Optional(Type.String({ maxLength: 1000 })),
-  required: Type.Optional(Type.Boolean({ default: false })),
-  caseExact: Type.Optional(Type.Boolean({ default: false })),
-  mutability: Type.Optional(Literals(['readWrite', 'immutable', 'readOnly', 'writeOnly'] as const)),
-  returned: Type.Optional(Literals(['default', 'always', 'request', 'never'] as const)),
-  uniqueness: Type.Optional(Literals(['none', 'server', 'global'] as const, 'Only "none" is accepted: uniqueness of extension values is not enforced')),
-  canonicalValues: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
-  referenceTypes: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10 })),
-};
-const name = Type.String({ minLength: 1, maxLength: 64, description: 'RFC 7643 §2.1 attribute name: a letter, then letters, digits, "-" or "_"' });
-
-const SubAttribute = Type.Object({ name, ...characteristics }, { additionalProperties: false, title: 'ScimSubAttributeDeclaration' });
-const Attribute = Type.Object(
-  { name, ...characteristics, subAttributes: Type.Optional(Type.Array(SubAttribute, { minItems: 1, maxItems: 50 })) },
-  { additionalProperties: false, title: 'ScimAttributeDeclaration' },
-);
-const ResourceTypes = Type.Array(Literals(['User', 'Group'] as const), { minItems: 1, maxItems: 2 });
-
-const Declaration = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 128, description: 'A short name, e.g. CustomExt' }),
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
-    resourceTypes: ResourceTypes,
-    attributes: Type.Array(Attribute, { maxItems: 200 }),
-  },
-  { additionalProperties: false, title: 'ScimExtensionDeclaration' },
-);
 
 const Extension = Type.Object(
   {

@@ -1,33 +1,48 @@
 // Extension schemas that a workspace declares (RFC 7643 §3.3 extensions, attributes as in §7).
-// The shape of a declaration is checked by the admin route's schema; this checks what a shape
-// cannot: names, duplicates, where sub-attributes may appear, and URNs that belong to the server.
+// `Declaration` is the shape the admin API and the CLI check; declarationProblems() checks what a
+// shape cannot: names, duplicates, where sub-attributes may appear, URNs that belong to the server.
 
-import { attr, type AttributeDef, type AttributeType, type Mutability, type Returned, type SchemaDef, type Uniqueness } from './types.js';
-import { BUILTIN_SCHEMAS, type ResourceKind } from './index.js';
+import { Type, type Static } from 'typebox';
+import { attr, type AttributeDef, type SchemaDef } from './types.js';
+import { BUILTIN_SCHEMAS } from './index.js';
 import { GROUP_SCHEMA, USER_SCHEMA } from './urns.js';
 
-export interface AttributeDeclaration {
-  name: string;
-  type: AttributeType;
-  multiValued?: boolean;
-  description?: string;
-  required?: boolean;
-  caseExact?: boolean;
-  mutability?: Mutability;
-  returned?: Returned;
-  uniqueness?: Uniqueness;
-  canonicalValues?: string[];
-  referenceTypes?: string[];
-  subAttributes?: AttributeDeclaration[];
-}
+export const Literals = <T extends string>(values: readonly T[], description?: string) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
 
-export interface ExtensionDeclaration {
-  urn: string;
-  name: string;
-  description?: string;
-  resourceTypes: ResourceKind[];
-  attributes: AttributeDeclaration[];
-}
+const characteristics = {
+  type: Literals(['string', 'boolean', 'decimal', 'integer', 'dateTime', 'reference', 'binary', 'complex'] as const),
+  multiValued: Type.Optional(Type.Boolean({ default: false })),
+  description: Type.Optional(Type.String({ maxLength: 1000 })),
+  required: Type.Optional(Type.Boolean({ default: false })),
+  caseExact: Type.Optional(Type.Boolean({ default: false })),
+  mutability: Type.Optional(Literals(['readWrite', 'immutable', 'readOnly', 'writeOnly'] as const)),
+  returned: Type.Optional(Literals(['default', 'always', 'request', 'never'] as const)),
+  uniqueness: Type.Optional(Literals(['none', 'server', 'global'] as const, 'Only "none" is accepted: uniqueness of extension values is not enforced')),
+  canonicalValues: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
+  referenceTypes: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10 })),
+};
+const name = Type.String({ minLength: 1, maxLength: 64, description: 'RFC 7643 §2.1 attribute name: a letter, then letters, digits, "-" or "_"' });
+
+const SubAttribute = Type.Object({ name, ...characteristics }, { additionalProperties: false, title: 'ScimSubAttributeDeclaration' });
+export const Attribute = Type.Object(
+  { name, ...characteristics, subAttributes: Type.Optional(Type.Array(SubAttribute, { minItems: 1, maxItems: 50 })) },
+  { additionalProperties: false, title: 'ScimAttributeDeclaration' },
+);
+export const ResourceTypes = Type.Array(Literals(['User', 'Group'] as const), { minItems: 1, maxItems: 2 });
+
+export const Declaration = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128, description: 'A short name, e.g. CustomExt' }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    resourceTypes: ResourceTypes,
+    attributes: Type.Array(Attribute, { maxItems: 200 }),
+  },
+  { additionalProperties: false, title: 'ScimExtensionDeclaration' },
+);
+
+export type AttributeDeclaration = Static<typeof Attribute> & { subAttributes?: Static<typeof SubAttribute>[] };
+export type ExtensionDeclaration = Static<typeof Declaration> & { urn: string };
 
 /** A declaration problem: where (a JSON pointer into the declaration) and what. */
 export interface DeclarationProblem {
