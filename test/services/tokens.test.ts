@@ -75,7 +75,7 @@ t.test('two tokens never share a secret', async (t) => {
 
 t.test('authenticate accepts the live secret and nothing else', async (t) => {
   const { id, token } = await createScimToken(db, { workspaceId: other.id }, actor);
-  t.same(await authenticateScimToken(db, token), { tokenId: id, workspaceId: other.id });
+  t.same(await authenticateScimToken(db, token), { tokenId: id, workspaceId: other.id, schemaVersion: 0, unknownAttributes: 'store' });
   for (const wrong of ['', 'csb_', token.slice(0, -1), `${token}x`, `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`, hashToken(token), `Bearer ${token}`]) {
     t.equal(await authenticateScimToken(db, wrong), undefined, JSON.stringify(wrong));
   }
