@@ -12,16 +12,21 @@ interface Totals {
   skip: number;
 }
 
-function runTap(dialect: TestDialect, env: NodeJS.ProcessEnv, args: string[]): Promise<Totals & { code: number }> {
+/**
+ * One tap run on one dialect. `live` output streams as it comes; otherwise it is held and printed
+ * whole when the run ends, so two concurrent runs never interleave their lines.
+ */
+function runTap(dialect: TestDialect, env: NodeJS.ProcessEnv, args: string[], live: boolean): Promise<Totals & { code: number }> {
   return new Promise((resolve) => {
     const child = spawn('npx', ['tap', '--reporter=tap', ...args], { env: { ...env, TEST_DB: dialect }, stdio: ['ignore', 'pipe', 'inherit'] });
     const totals: Totals = { pass: 0, fail: 0, skip: 0 };
     let buffer = '';
     child.stdout.on('data', (chunk: Buffer) => {
-      process.stdout.write(chunk);
+      if (live) process.stdout.write(chunk);
       buffer += chunk.toString();
     });
     child.on('close', (code) => {
+      if (!live) process.stdout.write(buffer);
       // tap's last summary comment, e.g. "# { total: 12, pass: 11, fail: 1, skip: 0 }".
       const summary = [...buffer.matchAll(/^# \{ total: \d+(.*)\}$/gm)].pop()?.[1] ?? '';
       for (const key of ['pass', 'fail', 'skip'] as const) {
@@ -40,27 +45,29 @@ async function main(): Promise<number> {
   let cluster: Cluster | undefined;
   const totals: Totals = { pass: 0, fail: 0, skip: 0 };
   try {
-    for (const dialect of dialects) {
-      const env: NodeJS.ProcessEnv = { ...process.env };
-      if (dialect === 'postgres') {
-        let url = env.TEST_DATABASE_URL || env.DATABASE_URL;
-        if (!url) {
-          cluster = await startCluster();
-          url = cluster.url;
-          console.log(`# started PostgreSQL for the tests at ${url.replace(/\/\/[^@]*@/, '//')}`);
-        }
-        env.TEST_DATABASE_URL = url;
-        process.env.TEST_DATABASE_URL = url;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.DATABASE_URL; // the app under test gets its database from the harness, never from here
+    if (dialects.includes('postgres')) {
+      let url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+      if (!url) {
+        cluster = await startCluster();
+        url = cluster.url;
+        console.log(`# started PostgreSQL for the tests at ${url.replace(/\/\/[^@]*@/, '//')}`);
       }
-      delete env.DATABASE_URL; // the app under test gets its database from the harness, never from here
-      console.log(`# ---- test suite on ${dialect} ----`);
-      await prepareTemplates(dialect);
-      const result = await runTap(dialect, env, args);
+      env.TEST_DATABASE_URL = url;
+      process.env.TEST_DATABASE_URL = url;
+    }
+    for (const dialect of dialects) await prepareTemplates(dialect);
+    // Both dialects run at once: each run's slowest files overlap the other's instead of leaving a
+    // core idle at its end. Each run uses one worker, so the two keep both cores busy.
+    console.log(`# ---- test suite on ${dialects.join(' and ')} ----`);
+    const results = await Promise.all(dialects.map((dialect, i) => runTap(dialect, env, ['--jobs=1', ...args], i === 0)));
+    results.forEach((result, i) => {
       totals.pass += result.pass;
       totals.fail += result.fail;
       totals.skip += result.skip;
-      console.log(`# ${dialect}: ${result.pass} passed, ${result.fail} failed`);
-    }
+      console.log(`# ${dialects[i]}: ${result.pass} passed, ${result.fail} failed`);
+    });
   } finally {
     cluster?.stop();
   }

@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import pg from 'pg';
+import { createPool } from '../../src/db/index.js';
 import type { Database } from '../../src/db/types.js';
 import type { ScimContext } from '../../src/services/context.js';
 import * as groupsService from '../../src/services/groups.service.js';
@@ -24,7 +24,7 @@ export interface Plan {
 const EXPLAINABLE = /^\s*(select|insert|update|delete|with)\b/i;
 
 function explainingPool(url: string, plans: Plan[], analyze: boolean): { pool: PostgresPool; end(): Promise<void> } {
-  const real = new pg.Pool({ connectionString: url, max: 2 });
+  const real = createPool(url, 2);
   const pool: PostgresPool = {
     async connect() {
       const client = await real.connect();

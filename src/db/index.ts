@@ -9,8 +9,20 @@ export type Db = Kysely<Database>;
 export type Executor = Kysely<Database> | Transaction<Database>;
 export type { Database };
 
-// Return bigint columns (count(*), sequences) as numbers; counts never exceed 2^53 here.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+/**
+ * The type parsers of every pool this service opens: bigint columns (count(*), sequences) come
+ * back as numbers, as PGlite's are configured below; counts never exceed 2^53 here. Per pool, so
+ * nothing else in the process that uses `pg` is affected.
+ */
+export const PG_TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** A pool on DATABASE_URL with the service's type parsers. */
+export function createPool(connectionString: string, max: number): pg.Pool {
+  return new pg.Pool({ connectionString, max, types: PG_TYPES });
+}
 
 export interface DbHandle {
   db: Db;
@@ -21,7 +33,7 @@ export interface DbHandle {
 /** PostgreSQL through `pg` when DATABASE_URL is set, otherwise the embedded PGlite in dataDir. */
 export async function createDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<DbHandle> {
   if (config.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
+    const pool = createPool(config.databaseUrl, 10);
     // An idle connection that the server ends (restart, failover) emits 'error' on the pool; with no
     // listener that would crash the process. The pool drops the client and opens a new one on demand.
     pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`));

@@ -32,6 +32,7 @@ function toJson(value: unknown): unknown {
 }
 
 const HEADER = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?/;
+const UNCLOSED_HEADER = /^\s*\[\[?\s*([A-Za-z0-9_.\-"']+)/;
 const ASSIGNMENT = /^\s*([A-Za-z0-9_\-"'][A-Za-z0-9_.\-"' ]*?)\s*=/;
 
 /**
@@ -41,6 +42,9 @@ const ASSIGNMENT = /^\s*([A-Za-z0-9_\-"'][A-Za-z0-9_.\-"' ]*?)\s*=/;
  */
 function keyNear(source: string, line: number): string | undefined {
   const lines = source.split('\n');
+  // A broken table header (`[features` with no `]`) is its own line's problem, not the key above it.
+  const opened = UNCLOSED_HEADER.exec(lines[line - 1] ?? '');
+  if (opened && !HEADER.test(lines[line - 1]!)) return opened[1];
   let key: string | undefined;
   for (let i = Math.min(line, lines.length) - 1; i >= 0; i--) {
     const text = lines[i]!;

@@ -249,6 +249,12 @@ export async function groupsMatching(db: Executor, workspaceId: string, ref: { g
  * Whether any mapping names a group by one of these ids, external ids or display names — what
  * tells a SCIM group write whether its members' access can change at all.
  */
+/** The names a group has now (mappings may name it by either); undefined once it is deleted. */
+export async function groupNamesOf(db: Executor, workspaceId: string, groupId: string): Promise<{ displayName: string; externalId: string | null } | undefined> {
+  const row = await db.selectFrom('groups').select(['display_name', 'external_id']).where('workspace_id', '=', workspaceId).where('id', '=', groupId).executeTakeFirst();
+  return row && { displayName: row.display_name, externalId: row.external_id };
+}
+
 export async function mappingsReferTo(db: Executor, workspaceId: string, refs: { groupIds?: string[]; externalIds?: string[]; displayNames?: string[] }): Promise<boolean> {
   const groupIds = refs.groupIds ?? [];
   const externalIds = refs.externalIds ?? [];

@@ -28,6 +28,21 @@ export async function insertGroup(db: Executor, row: NewGroupRow): Promise<Group
   return db.insertInto('groups').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+/**
+ * The ids of the groups a reference names, as admins type them: an id, else an externalId
+ * (exact: the IdP's identifier), else a displayName (case-insensitive, as its unique index).
+ */
+export async function findGroupIdsByReference(db: Executor, workspaceId: string, ref: string): Promise<string[]> {
+  if (isUuid(ref)) {
+    const byId = await findGroup(db, workspaceId, ref.toLowerCase());
+    if (byId) return [byId.id];
+  }
+  const byExternalId = await db.selectFrom('groups').select('id').where('workspace_id', '=', workspaceId).where('external_id', '=', ref).execute();
+  if (byExternalId.length > 0) return byExternalId.map((r) => r.id);
+  const byName = await db.selectFrom('groups').select('id').where('workspace_id', '=', workspaceId).where(sql`lower(display_name)`, '=', sql`lower(${ref})`).execute();
+  return byName.map((r) => r.id);
+}
+
 export async function findGroup(db: Executor, workspaceId: string, id: string): Promise<GroupRow | undefined> {
   if (!isUuid(id)) return undefined;
   return db.selectFrom('groups').selectAll().where('workspace_id', '=', workspaceId).where('id', '=', id).executeTakeFirst();

@@ -23,7 +23,8 @@ import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { isUniqueViolation } from '../repositories/errors.js';
 import { isUuid } from '../repositories/ids.js';
 import { recomputeAccess } from '../repositories/effective-access.repository.js';
-import { recomputeEffectiveAccess, type AccessChange, type AccessScope } from './effective-access.service.js';
+import { commit } from './commit.js';
+import type { AccessChange } from './effective-access.service.js';
 
 // Admin use-cases of the access model (issue 4): the permission catalogue, roles, mappings, direct
 // role assignments, the default role and the resolution strategy. Each write is one transaction
@@ -44,24 +45,6 @@ export interface WriteResult<T> {
 
 async function write<T>(db: Db, work: (trx: Trx) => Promise<WriteResult<T>>): Promise<WriteResult<T>> {
   return db.transaction().execute(work);
-}
-
-/**
- * Appends the change's events, then recomputes `scope` caused by the event at `causeIndex`. A scope
- * that depends on other rows (the groups a mapping matches) is a function, evaluated after the
- * append: under the workspace's chain-head lock, so it sees every SCIM write committed before.
- */
-async function record(
-  trx: Trx,
-  audit: AuditContext,
-  events: NewAuditEvent[],
-  scope: AccessScope | ((trx: Trx) => Promise<AccessScope>) | undefined,
-  causeIndex = 0,
-): Promise<AccessChange[]> {
-  if (events.length === 0) return [];
-  const ids = await appendAuditEvents(trx, audit, events);
-  if (!scope) return [];
-  return recomputeEffectiveAccess(trx, audit, typeof scope === 'function' ? await scope(trx) : scope, ids[causeIndex]!);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,12 +90,7 @@ export async function createPermission(db: Db, audit: AuditContext, input: Creat
   return write(db, async (trx) => {
     const row = await access.insertPermission(trx, audit.workspaceId, p);
     if (!row) throw new AccessConflictError(`The permission ${p.key} already exists`, 'key');
-    const accessChanges = await record(
-      trx,
-      audit,
-      [{ type: 'permission.created', targetType: 'permission', targetId: p.key, data: { key: p.key, description: p.description, baseline: p.baseline } }],
-      p.baseline ? 'workspace' : undefined,
-    );
+    const accessChanges = (await commit(trx, audit, [{ type: 'permission.created', targetType: 'permission', targetId: p.key, data: { key: p.key, description: p.description, baseline: p.baseline } }])).accessChanges;
     return { result: toPermissionView(row), accessChanges };
   });
 }
@@ -137,12 +115,7 @@ export async function updatePermission(db: Db, audit: AuditContext, key: string,
     const row = await access.updatePermission(trx, audit.workspaceId, key, set);
     const before = Object.fromEntries(changed.map((k) => [k, current[k]]));
     const after = Object.fromEntries(changed.map((k) => [k, row[k]]));
-    const accessChanges = await record(
-      trx,
-      audit,
-      [{ type: 'permission.updated', targetType: 'permission', targetId: key, data: { key, changed, before, after } }],
-      changed.includes('baseline') ? 'workspace' : undefined,
-    );
+    const accessChanges = (await commit(trx, audit, [{ type: 'permission.updated', targetType: 'permission', targetId: key, data: { key, changed, before, after } }])).accessChanges;
     return { result: toPermissionView(row), accessChanges };
   });
 }
@@ -153,12 +126,7 @@ export async function deletePermission(db: Db, audit: AuditContext, key: string)
     const current = await access.lockPermission(trx, audit.workspaceId, key);
     if (!current) throw new AccessNotFoundError('permission', key);
     const roles = await access.deletePermission(trx, audit.workspaceId, key);
-    const accessChanges = await record(
-      trx,
-      audit,
-      [{ type: 'permission.deleted', targetType: 'permission', targetId: key, data: { key, description: current.description, baseline: current.baseline, roles } }],
-      'workspace',
-    );
+    const accessChanges = (await commit(trx, audit, [{ type: 'permission.deleted', targetType: 'permission', targetId: key, data: { key, description: current.description, baseline: current.baseline, roles } }])).accessChanges;
     return { result: { key, roles }, accessChanges };
   });
 }
@@ -255,7 +223,7 @@ export async function createRole(db: Db, audit: AuditContext, input: CreateRoleI
       throw error;
     }
     if (!role) throw duplicateRoleName(name);
-    await record(trx, audit, [{ type: 'role.created', targetType: 'role', targetId: role.id, data: { name, description, permissions: role.permissions } }], undefined);
+    await commit(trx, audit, [{ type: 'role.created', targetType: 'role', targetId: role.id, data: { name, description, permissions: role.permissions } }]);
     return { result: toRoleView(role, null), accessChanges: [] };
   });
 }
@@ -294,19 +262,14 @@ export async function updateRole(db: Db, audit: AuditContext, roleId: string, in
     if (changed.length === 0) return { result: toRoleView(current, defaultRoleId), accessChanges: [] };
 
     try {
-      if (name !== undefined || description !== undefined) await access.updateRole(trx, audit.workspaceId, current.id, { name, description });
+      // Always touched: a change of permissions alone is a change of the role (updatedAt).
+      await access.updateRole(trx, audit.workspaceId, current.id, { name, description });
     } catch (error) {
       if (isUniqueViolation(error)) throw duplicateRoleName(name ?? current.name);
       throw error;
     }
     if (permissionsChanged) await access.setRolePermissions(trx, audit.workspaceId, current.id, permissions);
-    const accessChanges = await record(
-      trx,
-      audit,
-      [{ type: 'role.updated', targetType: 'role', targetId: current.id, data: { name: name ?? current.name, changed, before, after } }],
-      // Who has the role now is in user_access.role_ids (the default role included): only they can change.
-      permissionsChanged ? { roleIds: [current.id] } : undefined,
-    );
+    const accessChanges = (await commit(trx, audit, [{ type: 'role.updated', targetType: 'role', targetId: current.id, data: { name: name ?? current.name, changed, before, after } }])).accessChanges;
     const updated = await access.findRole(trx, audit.workspaceId, current.id);
     return { result: toRoleView(updated!, defaultRoleId), accessChanges };
   });
@@ -340,7 +303,7 @@ export async function deleteRole(db: Db, audit: AuditContext, roleId: string): P
       { type: 'role.deleted', targetType: 'role', targetId: current.id, data: { name: current.name, description: current.description, permissions: current.permissions } },
     ];
     // The snapshot still lists the role for everyone who had it: exactly the users to recompute.
-    const accessChanges = await record(trx, audit, events, { roleIds: [current.id] }, events.length - 1);
+    const accessChanges = (await commit(trx, audit, events)).accessChanges;
     return { result: { id: current.id, name: current.name }, accessChanges };
   });
 }
@@ -436,9 +399,7 @@ export async function createMapping(db: Db, audit: AuditContext, input: CreateMa
     const row = await access.insertMapping(trx, audit.workspaceId, role.id, ref);
     if (!row) throw new AccessConflictError(`The role ${JSON.stringify(role.name)} is already mapped to this ${kind.replace('group', 'group ')}`, kind);
     const matched = await access.groupsMatching(trx, audit.workspaceId, row);
-    const accessChanges = await record(trx, audit, [mappingEvent('mapping.created', row, role.name, matched)], async (trx) => ({
-      groupIds: await access.groupsMatching(trx, audit.workspaceId, row),
-    }));
+    const accessChanges = (await commit(trx, audit, [mappingEvent('mapping.created', row, role.name, matched)])).accessChanges;
     const view = await access.findMapping(trx, audit.workspaceId, row.id);
     return { result: toMappingView(view!), accessChanges };
   });
@@ -451,9 +412,7 @@ export async function deleteMapping(db: Db, audit: AuditContext, id: string): Pr
     if (!current) throw new AccessNotFoundError('mapping', id);
     await access.deleteMapping(trx, audit.workspaceId, current.id);
     const matched = current.matched_groups.map((g) => g.id);
-    const accessChanges = await record(trx, audit, [mappingEvent('mapping.deleted', current, current.role_name, matched)], async (trx) => ({
-      groupIds: await access.groupsMatching(trx, audit.workspaceId, current),
-    }));
+    const accessChanges = (await commit(trx, audit, [mappingEvent('mapping.deleted', current, current.role_name, matched)])).accessChanges;
     return { result: toMappingView(current), accessChanges };
   });
 }
@@ -483,12 +442,7 @@ export async function assignRole(db: Db, audit: AuditContext, userId: string, ro
     const user = await requireUser(trx, audit.workspaceId, userId, { lock: true });
     const role = await referencedRole(trx, audit.workspaceId, roleId, 'roleId');
     if (!(await access.insertUserRole(trx, audit.workspaceId, user.id, role.id))) return { result: { assigned: false }, accessChanges: [] };
-    const accessChanges = await record(
-      trx,
-      audit,
-      [{ type: 'user.role_assigned', targetType: 'user', targetId: user.id, data: { roleId: role.id, roleName: role.name } }],
-      { userIds: [user.id] },
-    );
+    const accessChanges = (await commit(trx, audit, [{ type: 'user.role_assigned', targetType: 'user', targetId: user.id, data: { roleId: role.id, roleName: role.name } }])).accessChanges;
     return { result: { assigned: true }, accessChanges };
   });
 }
@@ -501,12 +455,7 @@ export async function unassignRole(db: Db, audit: AuditContext, userId: string, 
     if (!(await access.deleteUserRole(trx, audit.workspaceId, user.id, role.id))) {
       throw new AccessNotFoundError('assignment', `${user.id}/${role.id}`, `The role ${JSON.stringify(role.name)} is not assigned directly to this user`);
     }
-    const accessChanges = await record(
-      trx,
-      audit,
-      [{ type: 'user.role_unassigned', targetType: 'user', targetId: user.id, data: { roleId: role.id, roleName: role.name } }],
-      { userIds: [user.id] },
-    );
+    const accessChanges = (await commit(trx, audit, [{ type: 'user.role_unassigned', targetType: 'user', targetId: user.id, data: { roleId: role.id, roleName: role.name } }])).accessChanges;
     return { result: { unassigned: true }, accessChanges };
   });
 }
@@ -567,7 +516,7 @@ export async function updateAccessSettings(db: Db, audit: AuditContext, input: U
     }
     if (events.length === 0) return { result: await getAccessSettings(trx, audit.workspaceId), accessChanges: [] };
     await access.saveSettings(trx, audit.workspaceId, next);
-    const accessChanges = await record(trx, audit, events, 'workspace');
+    const accessChanges = (await commit(trx, audit, events)).accessChanges;
     return { result: await getAccessSettings(trx, audit.workspaceId), accessChanges };
   });
 }
@@ -612,7 +561,7 @@ export async function initWorkspaceAccess(db: Db, audit: AuditContext): Promise<
     };
     if (events.length === 0) return { result, accessChanges: [] };
     // The last event completes the seed; the access it grants is attributed to it.
-    const accessChanges = await record(trx, audit, events, 'workspace', events.length - 1);
+    const accessChanges = (await commit(trx, audit, events)).accessChanges;
     return { result, accessChanges };
   });
 }

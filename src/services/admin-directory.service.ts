@@ -1,7 +1,7 @@
-import type { Db } from '../db/index.js';
+import type { Db, Executor } from '../db/index.js';
 import type { UserRow } from '../db/types.js';
 import * as read from '../repositories/admin-read.repository.js';
-import { findGroup } from '../repositories/groups.repository.js';
+import { findGroupIdsByReference } from '../repositories/groups.repository.js';
 import { isUuid } from '../repositories/ids.js';
 import { AdminApiError, badRequest, notFound } from './admin-errors.js';
 
@@ -152,16 +152,31 @@ export async function listGroups(db: Db, workspaceId: string, query: { search?: 
   return paged(rows, query.limit, toAdminGroup, (r) => [r.sort_key, r.id]);
 }
 
-export async function getGroup(db: Db, workspaceId: string, id: string): Promise<AdminGroup> {
-  const row = await read.findGroupWithCount(db, workspaceId, id);
-  if (!row) throw notFound('group', id);
+/**
+ * The group a reference names (its id, externalId or displayName), as user look-ups accept an id,
+ * userName or email. Undefined when none does; 409 when an externalId is shared by several groups.
+ */
+export async function findGroupByRef(db: Executor, workspaceId: string, ref: string): Promise<string | undefined> {
+  const ids = await findGroupIdsByReference(db, workspaceId, ref);
+  if (ids.length > 1) throw new AdminApiError(409, `${ids.length} groups match ${JSON.stringify(ref)}; use the group's id`);
+  return ids[0];
+}
+
+export async function resolveGroupRef(db: Executor, workspaceId: string, ref: string): Promise<string> {
+  const id = await findGroupByRef(db, workspaceId, ref);
+  if (id === undefined) throw notFound('group', ref);
+  return id;
+}
+
+export async function getGroup(db: Db, workspaceId: string, ref: string): Promise<AdminGroup> {
+  const row = await read.findGroupWithCount(db, workspaceId, await resolveGroupRef(db, workspaceId, ref));
+  if (!row) throw notFound('group', ref);
   return toAdminGroup(row);
 }
 
 export async function groupMembers(db: Db, workspaceId: string, groupId: string, query: { cursor?: string; limit: number }): Promise<Page<AdminMember>> {
   // Existence only: counting a 100,000-member group for each page would be wasted work.
-  const group = await findGroup(db, workspaceId, groupId);
-  if (!group) throw notFound('group', groupId);
+  const group = { id: await resolveGroupRef(db, workspaceId, groupId) };
   const position = decodeCursor(query.cursor, 1);
   if (position && !isUuid(position[0]!)) throw badRequest('cursor', 'cursor is not a cursor this API returned');
   const rows = await read.groupMemberPage(db, group.id, position?.[0], query.limit + 1);

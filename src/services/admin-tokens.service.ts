@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import type { AuditActor } from '../audit/types.js';
 import type { Secret } from '../config/index.js';
 import type { Database } from '../db/types.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
+import { commit } from './commit.js';
 import { isUuid } from '../repositories/ids.js';
 import { findTokenById, insertToken, touchTokenLastUsed } from '../repositories/tokens.repository.js';
 import { findWorkspaceById } from '../repositories/workspaces.repository.js';
@@ -102,7 +102,7 @@ export async function createAdminToken(
       token_hash: sha256(token),
       expires_at: input.expiresAt,
     });
-    await appendAuditEvents(trx, { workspaceId: input.workspaceId, actor }, [
+    await commit(trx, { workspaceId: input.workspaceId, actor }, [
       {
         type: 'token.created',
         targetType: 'token',

@@ -22,6 +22,7 @@ import {
 import { findUsersByRef } from '../repositories/effective-access.repository.js';
 import { isUuid } from '../repositories/ids.js';
 import { AdminApiError } from './admin-errors.js';
+import { findGroupByRef } from './admin-directory.service.js';
 import { verifyAuditChain } from './audit-verify.service.js';
 
 // Reading the audit trail (issue 5): the event list with filters and cursors, a user's and a
@@ -203,8 +204,19 @@ export async function userHistory(db: Executor, workspaceId: string, userRef: st
 }
 
 /** Everything about a group: events targeting it (members included) and mapping events naming it. */
-export async function groupHistory(db: Executor, workspaceId: string, groupId: string, query: Omit<EventQuery, 'userId' | 'groupId'>): Promise<EventPage & { groupId: string }> {
-  const id = lowerUuid(groupId, 'id')!;
+/**
+ * A group the trail knows: a current group by id, externalId or displayName, or a deleted one by
+ * the id its events name. 404 when neither.
+ */
+async function historyGroupId(db: Executor, workspaceId: string, ref: string): Promise<string> {
+  const current = await findGroupByRef(db, workspaceId, ref);
+  if (current !== undefined) return current;
+  if (isUuid(ref) && (await hasHistory(db, workspaceId, 'group', ref.toLowerCase()))) return ref.toLowerCase();
+  throw new AdminApiError(404, `No group ${JSON.stringify(ref)} in this workspace or its audit trail`);
+}
+
+export async function groupHistory(db: Executor, workspaceId: string, groupRef: string, query: Omit<EventQuery, 'userId' | 'groupId'>): Promise<EventPage & { groupId: string }> {
+  const id = await historyGroupId(db, workspaceId, groupRef);
   return { groupId: id, ...(await listEvents(db, workspaceId, { ...query, groupId: id })) };
 }
 
@@ -276,7 +288,7 @@ export async function groupMembersAsOf(
   at: Date,
   page: { cursor?: string; limit?: number } = {},
 ): Promise<GroupMembersAsOf> {
-  const groupId = lowerUuid(groupIdRaw, 'id')!;
+  const groupId = await historyGroupId(db, workspaceId, groupIdRaw);
   const limit = checkLimit(page.limit);
   const afterId = decodeIdCursor('m', at, page.cursor);
   return snapshotRead(db, async (db) => {

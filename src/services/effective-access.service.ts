@@ -6,7 +6,7 @@ import { checkLimit, checkPermissionKey } from '../access/validate.js';
 import type { AuditContext, NewAuditEvent } from '../audit/types.js';
 import type { Executor } from '../db/index.js';
 import type { Database } from '../db/types.js';
-import { findPermission, loadAccessModel, mappingsReferTo } from '../repositories/access.repository.js';
+import { findPermission, groupNamesOf, groupsMatching, loadAccessModel, mappingsReferTo } from '../repositories/access.repository.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
 import {
   countHolders,
@@ -19,6 +19,7 @@ import {
   type UserSummary,
 } from '../repositories/effective-access.repository.js';
 import { isUuid } from '../repositories/ids.js';
+import type { CommittedEvent, Projector } from './commit.js';
 
 // Effective access: keeping user_access right in the transaction of every change that can alter
 // it (with one access.changed event per user whose permissions changed), and reading it.
@@ -56,78 +57,166 @@ export async function recomputeEffectiveAccess(trx: Transaction<Database>, audit
   return rows.map((r, i) => ({ ...r, granted: events[i]!.data!.granted as string[], revoked: events[i]!.data!.revoked as string[], eventId: ids[i]! }));
 }
 
-const USER_ACCESS_EVENTS = new Set(['user.created', 'user.deactivated', 'user.reactivated', 'user.deleted']);
+// ---------------------------------------------------------------------------------------------
+// The access projector: which users a commit's events can have changed, and why.
 
-/**
- * After a SCIM user write appended `events` (ids as appendAuditEvents returned them): a created,
- * deactivated, reactivated or deleted user's access is recomputed, caused by that event. Other
- * attribute changes (names, emails) cannot change access and cost nothing.
- */
-export async function recomputeAfterUserWrite(
-  trx: Transaction<Database>,
-  audit: AuditContext,
-  userId: string,
-  events: readonly NewAuditEvent[],
-  eventIds: readonly string[],
-): Promise<AccessChange[]> {
-  const index = events.findIndex((e) => USER_ACCESS_EVENTS.has(e.type));
-  if (index < 0) return [];
-  return recomputeEffectiveAccess(trx, audit, { userIds: [userId] }, eventIds[index]!);
+/** One recompute: its scope, and the event each user's change is attributed to. */
+interface AccessWork {
+  scope: AccessScope;
+  cause: AccessCause;
 }
 
-export interface GroupIdentity {
-  display_name: string;
-  external_id: string | null;
+const WORKSPACE_WIDE = (e: CommittedEvent) =>
+  e.type === 'workspace.default_role_changed' ||
+  (e.type === 'workspace.settings_changed' && changedFields(e).includes('strategy')) ||
+  (e.type === 'permission.created' && e.data?.baseline === true) ||
+  (e.type === 'permission.updated' && changedFields(e).includes('baseline')) ||
+  e.type === 'permission.deleted';
+const ROLE_PERMISSIONS = (e: CommittedEvent) => e.type === 'role.deleted' || (e.type === 'role.updated' && changedFields(e).includes('permissions'));
+const MAPPING = (e: CommittedEvent) => e.type === 'mapping.created' || e.type === 'mapping.deleted';
+const USER_ACCESS = new Set(['user.created', 'user.deactivated', 'user.reactivated', 'user.deleted', 'user.role_assigned', 'user.role_unassigned']);
+const MEMBERSHIP = new Set(['group.member_added', 'group.member_removed']);
+
+function changedFields(e: CommittedEvent): unknown[] {
+  return Array.isArray(e.data?.changed) ? e.data.changed : [];
 }
 
-export interface GroupWrite {
-  groupId: string;
-  /** The group's name and externalId before and after the write; undefined when created / deleted. */
-  before?: GroupIdentity;
-  after?: GroupIdentity;
-  /** The events the write appended, and their ids as appendAuditEvents returned them. */
-  events: readonly NewAuditEvent[];
-  eventIds: readonly string[];
+function last<T>(items: readonly T[]): T | undefined {
+  return items[items.length - 1];
 }
 
 /**
- * After a SCIM group write: the users it added or removed are recomputed, each caused by their
- * own member event; and when the group's displayName or externalId changed and a mapping names
- * the group by the old or new one, every member is recomputed too, caused by the group.renamed
- * (or group.updated) event — a rename in the IdP never changes access without an audit trail.
- * A group no mapping names (by any of its names, before or after) changes nobody's access: the
- * check costs one indexed query, and it runs after the write's audit append, under the chain-head
- * lock that admin writes take before computing theirs, so a concurrent new mapping is not missed.
+ * The names mappings may know a group by, before and after the commit: its current names, and
+ * the ones its events in this commit name (a deleted group's, a renamed group's old name).
  */
-export async function recomputeAfterGroupWrite(trx: Transaction<Database>, audit: AuditContext, write: GroupWrite): Promise<AccessChange[]> {
-  const memberCause = new Map<string, string>();
-  let renameCause: string | undefined;
-  let updateCause: string | undefined;
-  write.events.forEach((event, i) => {
-    const id = write.eventIds[i]!;
-    const userId = event.data?.userId;
-    if ((event.type === 'group.member_added' || event.type === 'group.member_removed') && typeof userId === 'string') memberCause.set(userId, id);
-    else if (event.type === 'group.renamed') renameCause ??= id;
-    else if (event.type === 'group.updated') updateCause ??= id;
-  });
-  const attributeCause = renameCause ?? updateCause;
-  const identities = [write.before, write.after].filter((g): g is GroupIdentity => g !== undefined);
-  const names = {
-    externalIds: identities.map((g) => g.external_id).filter((v): v is string => v !== null),
-    displayNames: identities.map((g) => g.display_name),
-  };
-
-  const groupIds: string[] = [];
-  const { before, after } = write;
-  if (before && after && attributeCause && (before.display_name !== after.display_name || before.external_id !== after.external_id)) {
-    if (await mappingsReferTo(trx, audit.workspaceId, names)) groupIds.push(write.groupId);
+async function groupNames(trx: Transaction<Database>, workspaceId: string, events: readonly CommittedEvent[], groupId: string) {
+  const displayNames = new Set<string>();
+  const externalIds = new Set<string>();
+  const current = await groupNamesOf(trx, workspaceId, groupId);
+  if (current) {
+    displayNames.add(current.displayName);
+    if (current.externalId !== null) externalIds.add(current.externalId);
   }
-  if (groupIds.length === 0) {
-    if (memberCause.size === 0 || !(await mappingsReferTo(trx, audit.workspaceId, { groupIds: [write.groupId], ...names }))) return [];
+  let attributesChanged: CommittedEvent | undefined;
+  const add = (set: Set<string>, value: unknown) => typeof value === 'string' && value !== '' && set.add(value);
+  for (const e of events) {
+    if (e.targetType !== 'group' || e.targetId !== groupId) continue;
+    const data = e.data ?? {};
+    if (e.type === 'group.created' || e.type === 'group.deleted') {
+      add(displayNames, data.displayName);
+      add(externalIds, data.externalId);
+    } else if (e.type === 'group.renamed') {
+      add(displayNames, data.from);
+      add(displayNames, data.to);
+      attributesChanged ??= e;
+    } else if (e.type === 'group.updated') {
+      const change = (data.changes as Record<string, { from?: unknown; to?: unknown }> | undefined)?.externalId;
+      if (change) {
+        add(externalIds, change.from);
+        add(externalIds, change.to);
+        attributesChanged ??= e;
+      }
+    }
   }
-  const fallback = attributeCause ?? write.eventIds[0]!;
-  return recomputeEffectiveAccess(trx, audit, { userIds: [...memberCause.keys()], groupIds }, (userId) => memberCause.get(userId) ?? fallback);
+  return { displayNames: [...displayNames], externalIds: [...externalIds], attributesChanged };
 }
+
+/**
+ * What to recompute, most decisive first. The recomputes run in this order in one transaction,
+ * so a user is attributed to the first one that changes them and later ones find nothing left:
+ * a deleted role's holders to role.deleted, not to the mapping.deleted events before it.
+ */
+async function accessWork(trx: Transaction<Database>, workspaceId: string, events: readonly CommittedEvent[]): Promise<AccessWork[]> {
+  const work: AccessWork[] = [];
+  const wide = last(events.filter(WORKSPACE_WIDE));
+  if (wide) return [{ scope: 'workspace', cause: wide.id }];
+
+  for (const e of events.filter(ROLE_PERMISSIONS)) work.push({ scope: { roleIds: [e.targetId] }, cause: e.id });
+
+  const mappings = events.filter(MAPPING);
+  if (mappings.length > 0) {
+    // Matched after the append, under the chain-head lock: every SCIM write committed before is seen.
+    const groupIds = new Set<string>();
+    for (const e of mappings) {
+      const { matchedBy, value } = (e.data ?? {}) as { matchedBy?: string; value?: string };
+      const ref = { group_id: matchedBy === 'id' ? (value ?? null) : null, group_external_id: matchedBy === 'externalId' ? (value ?? null) : null, group_display_name: matchedBy === 'displayName' ? (value ?? null) : null };
+      for (const id of await groupsMatching(trx, workspaceId, ref)) groupIds.add(id);
+    }
+    if (groupIds.size > 0) work.push({ scope: { groupIds: [...groupIds] }, cause: last(mappings)!.id });
+  }
+
+  const userCause = new Map<string, string>();
+  for (const e of events) if (USER_ACCESS.has(e.type) && !userCause.has(e.targetId)) userCause.set(e.targetId, e.id);
+  if (userCause.size > 0) work.push({ scope: { userIds: [...userCause.keys()] }, cause: (userId) => userCause.get(userId)! });
+
+  // Group writes: the members they added or removed, each caused by their own member event; and
+  // when a rename or externalId change could move the group in or out of a mapping, every member,
+  // caused by that event. A group no mapping names (by id or any of its names) changes nobody.
+  for (const groupId of new Set(events.filter((e) => e.targetType === 'group').map((e) => e.targetId))) {
+    const memberCause = new Map<string, string>();
+    for (const e of events) {
+      const userId = e.data?.userId;
+      // A user the lifecycle recompute above already covered (deleted, say) needs nothing more.
+      if (MEMBERSHIP.has(e.type) && e.targetId === groupId && typeof userId === 'string' && !memberCause.has(userId) && !userCause.has(userId)) memberCause.set(userId, e.id);
+    }
+    if (memberCause.size === 0 && !events.some((e) => e.targetId === groupId && (e.type === 'group.renamed' || e.type === 'group.updated'))) continue;
+    const { displayNames, externalIds, attributesChanged } = await groupNames(trx, workspaceId, events, groupId);
+    const renamedIntoMapping = attributesChanged !== undefined && (await mappingsReferTo(trx, workspaceId, { displayNames, externalIds }));
+    if (renamedIntoMapping) {
+      work.push({ scope: { userIds: [...memberCause.keys()], groupIds: [groupId] }, cause: (userId) => memberCause.get(userId) ?? attributesChanged.id });
+    } else if (memberCause.size > 0 && (await mappingsReferTo(trx, workspaceId, { groupIds: [groupId], displayNames, externalIds }))) {
+      work.push({ scope: { userIds: [...memberCause.keys()] }, cause: (userId) => memberCause.get(userId)! });
+    }
+  }
+  return work;
+}
+
+export const accessProjector: Projector<AccessChange> = {
+  name: 'effective access',
+  dependsOn: [
+    'workspace.default_role_changed',
+    'workspace.settings_changed',
+    'permission.created',
+    'permission.updated',
+    'permission.deleted',
+    'role.updated',
+    'role.deleted',
+    'mapping.created',
+    'mapping.deleted',
+    ...USER_ACCESS,
+    ...MEMBERSHIP,
+    'group.renamed',
+    'group.updated',
+  ],
+  // A new role or group holds nobody until mapped or joined; names of users, tokens, policies,
+  // SCIM schemas and the audit trail's own events do not decide access.
+  ignores: [
+    'user.updated',
+    'group.created',
+    'group.deleted',
+    'role.created',
+    'access.recomputed',
+    'policy.rules_changed',
+    'policy.fallback_changed',
+    'audit.purged',
+    'scim.extension_declared',
+    'scim.extension_changed',
+    'scim.extension_removed',
+    'token.created',
+    'token.revoked',
+    'policy.created',
+    'policy.updated',
+    'policy.deleted',
+    'policy.version_created',
+    'access.changed',
+    'policy.effective_changed',
+  ],
+  async project(trx, audit, events) {
+    const changes: AccessChange[] = [];
+    for (const { scope, cause } of await accessWork(trx, audit.workspaceId, events)) changes.push(...(await recomputeEffectiveAccess(trx, audit, scope, cause)));
+    return changes;
+  },
+};
 
 // ---------------------------------------------------------------------------------------------
 // Reading

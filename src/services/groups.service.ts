@@ -3,7 +3,6 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Transaction } from 'kysely';
 import type { NewAuditEvent } from '../audit/types.js';
 import type { Database, GroupRow } from '../db/types.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { compileListQuery } from '../repositories/list-query-sql.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../repositories/errors.js';
 import * as groups from '../repositories/groups.repository.js';
@@ -12,10 +11,9 @@ import { checkIfMatch } from '../scim/etag.js';
 import type { ListQuery } from '../scim/list-query.js';
 import { planGroupPatch, type MemberOp } from '../scim/patch.js';
 import { normalizeGroup, type StoredResource } from '../scim/resource.js';
+import { commit } from './commit.js';
 import type { ScimContext } from './context.js';
 import { reportUnknownAttributes } from './scim-schemas.service.js';
-import { recomputeAfterGroupWrite } from './effective-access.service.js';
-import { recomputePolicyAfterGroupWrite } from './policies.service.js';
 import { changedAttributes } from './user-resource.js';
 
 // Use-cases of the SCIM Groups endpoint. A group's row lock serialises every change to its
@@ -109,9 +107,7 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<Grou
       { type: 'group.created', targetType: 'group', targetId: id, data: { displayName: row.display_name, externalId: row.external_id } },
       ...memberEvents(id, delta),
     ];
-    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
-    await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, after: row, events, eventIds });
-    await recomputePolicyAfterGroupWrite(trx, ctx.audit, { events, eventIds });
+    await commit(trx, ctx.audit, events);
     return row;
   });
   await reportUnknownAttributes(ctx, ctx.schemas.group, undefined, resource);
@@ -157,9 +153,7 @@ async function modifyGroup(
     if (events.length === 0) return current;
     const attributesChanged = !isDeepStrictEqual(resource, current.resource);
     const updated = await groups.touchGroup(trx, ctx.workspaceId, id, attributesChanged ? groupColumns(resource) : undefined);
-    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
-    await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, before: current, after: updated, events, eventIds });
-    await recomputePolicyAfterGroupWrite(trx, ctx.audit, { events, eventIds });
+    await commit(trx, ctx.audit, events);
     return updated;
   });
   if (before !== undefined) await reportUnknownAttributes(ctx, ctx.schemas.group, before, row.resource as StoredResource);
@@ -189,9 +183,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
       ...memberEvents(id, { added: [], removed }),
       { type: 'group.deleted', targetType: 'group', targetId: id, data: { displayName: current.display_name, externalId: current.external_id } },
     ];
-    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
-    await recomputeAfterGroupWrite(trx, ctx.audit, { groupId: id, before: current, events, eventIds });
-    await recomputePolicyAfterGroupWrite(trx, ctx.audit, { events, eventIds });
+    await commit(trx, ctx.audit, events);
   });
 }
 

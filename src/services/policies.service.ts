@@ -10,7 +10,8 @@ import { isForeignKeyViolation, isUniqueViolation } from '../repositories/errors
 import { isUuid } from '../repositories/ids.js';
 import * as repo from '../repositories/policies.repository.js';
 import { AdminApiError, badRequest, notFound } from './admin-errors.js';
-import { decodeCursor, encodeCursor, resolveUserRow, type Page } from './admin-directory.service.js';
+import { commit, type CommittedEvent, type Projector } from './commit.js';
+import { decodeCursor, encodeCursor, resolveGroupRef, resolveUserRow, type Page } from './admin-directory.service.js';
 
 // Admin use-cases of managed policies (issue 6): policies whose every saved edit is a new
 // immutable version, the workspace's ordered rules and fallback, and the look-ups "which policy
@@ -150,49 +151,101 @@ export type PolicyCause = string | ((userId: string) => string);
  * holds the workspace's chain-head lock until commit, which serialises recomputes, so the last
  * transaction to commit always computes from everything committed before it.
  */
-export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<number> {
+export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<{ userId: string }[]> {
   const changes = await repo.recomputeUserPolicies(trx, audit.workspaceId, scope);
-  if (changes.length === 0) return 0;
+  if (changes.length === 0) return [];
   const causeOf = typeof cause === 'string' ? () => cause : cause;
   await appendAuditEvents(
     trx,
     audit,
     changes.map((c): NewAuditEvent => ({ type: 'policy.effective_changed', targetType: 'user', targetId: c.userId, causeId: causeOf(c.userId), data: { before: c.before, after: c.after } })),
   );
-  return changes.length;
+  return changes;
 }
 
 const USER_POLICY_EVENTS = new Set(['user.created', 'user.deactivated', 'user.reactivated', 'user.deleted']);
+const MEMBER_EVENTS = new Set(['group.member_added', 'group.member_removed']);
 
-/**
- * After a SCIM user write appended `events` (ids as appendAuditEvents returned them): a created
- * (the fallback may apply), deactivated, reactivated or deleted user is recomputed.
- */
-export async function recomputePolicyAfterUserWrite(trx: Trx, audit: AuditContext, userId: string, events: readonly NewAuditEvent[], eventIds: readonly string[]): Promise<number> {
-  const index = events.findIndex((e) => USER_POLICY_EVENTS.has(e.type));
-  if (index < 0) return 0;
-  return recomputeEffectivePolicy(trx, audit, { userIds: [userId] }, eventIds[index]!);
+interface PolicyWork {
+  scope: repo.PolicyScope;
+  cause: PolicyCause;
 }
 
 /**
- * After a SCIM group write: the users it added or removed, each caused by their own member event.
- * Renames change nothing: rules name groups by id.
+ * What a commit's events can have changed of effective policies, most decisive first (see
+ * accessWork: the first recompute that changes a user is the one it is attributed to).
  */
-export async function recomputePolicyAfterGroupWrite(trx: Trx, audit: AuditContext, write: { events: readonly NewAuditEvent[]; eventIds: readonly string[] }): Promise<number> {
+async function policyWork(trx: Trx, workspaceId: string, events: readonly CommittedEvent[]): Promise<PolicyWork[]> {
+  const assignment = events.filter((e) => e.type === 'policy.rules_changed' || e.type === 'policy.fallback_changed').pop();
+  if (assignment) return [{ scope: 'workspace', cause: assignment.id }];
+  const work: PolicyWork[] = [];
+  // A new version reaches exactly the users the policy applies to now; a new policy applies to nobody yet.
+  const created = new Set(events.filter((e) => e.type === 'policy.created').map((e) => e.targetId));
+  for (const e of events) if (e.type === 'policy.version_created' && !created.has(e.targetId)) work.push({ scope: { policyId: e.targetId }, cause: e.id });
+
+  const userCause = new Map<string, string>();
+  for (const e of events) if (USER_POLICY_EVENTS.has(e.type) && !userCause.has(e.targetId)) userCause.set(e.targetId, e.id);
+  if (userCause.size > 0) work.push({ scope: { userIds: [...userCause.keys()] }, cause: (userId) => userCause.get(userId)! });
+
   const memberCause = new Map<string, string>();
   const groupIds = new Set<string>();
-  write.events.forEach((event, i) => {
-    const userId = event.data?.userId;
-    if ((event.type === 'group.member_added' || event.type === 'group.member_removed') && typeof userId === 'string') {
-      memberCause.set(userId, write.eventIds[i]!);
-      groupIds.add(event.targetId);
+  for (const e of events) {
+    const userId = e.data?.userId;
+    if (MEMBER_EVENTS.has(e.type) && typeof userId === 'string' && !userCause.has(userId) && !memberCause.has(userId)) {
+      memberCause.set(userId, e.id);
+      groupIds.add(e.targetId);
     }
-  });
-  if (memberCause.size === 0) return 0;
+  }
   // Policies follow only the groups rules name: membership of any other group cannot change one.
-  if (!(await repo.rulesNameAnyGroup(trx, audit.workspaceId, [...groupIds]))) return 0;
-  return recomputeEffectivePolicy(trx, audit, { userIds: [...memberCause.keys()] }, (userId) => memberCause.get(userId)!);
+  // A group deleted in this commit no longer has its id on any rule (the delete nulled it), so
+  // whether a rule named it is unknowable here: its former members are recomputed regardless.
+  const deleted = events.some((e) => e.type === 'group.deleted' && groupIds.has(e.targetId));
+  if (memberCause.size > 0 && (deleted || (await repo.rulesNameAnyGroup(trx, workspaceId, [...groupIds])))) {
+    work.push({ scope: { userIds: [...memberCause.keys()] }, cause: (userId) => memberCause.get(userId)! });
+  }
+  return work;
 }
+
+export const policyProjector: Projector<{ userId: string }> = {
+  name: 'effective policy',
+  dependsOn: ['policy.rules_changed', 'policy.fallback_changed', 'policy.version_created', ...USER_POLICY_EVENTS, ...MEMBER_EVENTS, 'group.deleted'],
+  // Rules name groups by id, so renames change nothing; roles and permissions are another projection.
+  ignores: [
+    'user.updated',
+    'user.role_assigned',
+    'user.role_unassigned',
+    'group.created',
+    'group.renamed',
+    'group.updated',
+    'role.created',
+    'role.updated',
+    'role.deleted',
+    'permission.created',
+    'permission.updated',
+    'permission.deleted',
+    'mapping.created',
+    'mapping.deleted',
+    'workspace.default_role_changed',
+    'workspace.settings_changed',
+    'access.recomputed',
+    'audit.purged',
+    'scim.extension_declared',
+    'scim.extension_changed',
+    'scim.extension_removed',
+    'token.created',
+    'token.revoked',
+    'policy.created',
+    'policy.updated',
+    'policy.deleted',
+    'access.changed',
+    'policy.effective_changed',
+  ],
+  async project(trx, audit, events) {
+    const changes: { userId: string }[] = [];
+    for (const { scope, cause } of await policyWork(trx, audit.workspaceId, events)) changes.push(...(await recomputeEffectivePolicy(trx, audit, scope, cause)));
+    return changes;
+  },
+};
 
 // ---- policies ------------------------------------------------------------------------------
 
@@ -260,7 +313,7 @@ export async function createPolicy(db: Db, audit: AuditContext, input: CreatePol
     await db.transaction().execute(async (trx) => {
       const policy = await repo.insertPolicy(trx, { id, workspace_id: audit.workspaceId, name, description, current_version: 1 });
       const versionEvent = await insertVersion(trx, audit, policy, 1, doc);
-      await appendAuditEvents(trx, audit, [{ type: 'policy.created', targetType: 'policy', targetId: id, data: { name, description } }, versionEvent]);
+      await commit(trx, audit, [{ type: 'policy.created', targetType: 'policy', targetId: id, data: { name, description } }, versionEvent]);
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw duplicateName(name);
@@ -318,9 +371,7 @@ export async function updatePolicy(db: Db, audit: AuditContext, id: string, inpu
       });
       if (changed.length > 0) events.push({ type: 'policy.updated', targetType: 'policy', targetId: id, data: { name: updated.name, changed, before, after } });
       if (doc && version !== current.current_version) events.push(await insertVersion(trx, audit, updated, version, doc));
-      const ids = await appendAuditEvents(trx, audit, events);
-      // A new version reaches exactly the users the policy applies to now.
-      if (version !== current.current_version) changes = await recomputeEffectivePolicy(trx, audit, { policyId: id }, ids[ids.length - 1]!);
+      changes = (await commit(trx, audit, events)).policyChanges;
     });
   } catch (error) {
     if (isUniqueViolation(error) && name !== undefined) throw duplicateName(name);
@@ -339,7 +390,7 @@ export async function deletePolicy(db: Db, audit: AuditContext, id: string, ifMa
       const refs = await repo.policyReferences(trx, audit.workspaceId, id);
       if (refs.positions.length > 0 || refs.fallback) throw inUse(current.name, refs);
       await repo.deletePolicy(trx, audit.workspaceId, id);
-      await appendAuditEvents(trx, audit, [{ type: 'policy.deleted', targetType: 'policy', targetId: id, data: { name: current.name, versions: current.current_version } }]);
+      await commit(trx, audit, [{ type: 'policy.deleted', targetType: 'policy', targetId: id, data: { name: current.name, versions: current.current_version } }]);
       return { result: { id, name: current.name }, effectivePolicyChanges: 0 };
     });
   } catch (error) {
@@ -432,6 +483,9 @@ function ruleRecord(r: { position: number; groupId: string | null; groupName: st
  */
 export async function replaceRules(db: Db, audit: AuditContext, rules: readonly RuleInput[], ifMatch: string | undefined): Promise<PolicyWrite<AssignmentView>> {
   if (ifMatch === undefined) throw new AdminApiError(428, 'If-Match is required: send the ETag (version) of GET /policy-rules');
+  // The order of rules decides who gets which policy: a reorder must name the version it was made
+  // from, so `*` (any version) would defeat the check the header is required for.
+  if (ifMatch.split(',').some((tag) => tag.trim() === '*')) throw new AdminApiError(428, 'If-Match: * is not accepted here: send the ETag (version) of GET /policy-rules');
   if (!Array.isArray(rules)) throw badRequest('rules', 'rules must be an array');
   if (rules.length > MAX_RULES) throw badRequest('rules', `at most ${MAX_RULES} rules`);
   const seen = new Map<string, number>();
@@ -468,10 +522,10 @@ export async function replaceRules(db: Db, audit: AuditContext, rules: readonly 
     if (JSON.stringify(beforeRecords) === JSON.stringify(afterRecords)) return; // the same order again: nothing to record
     await repo.replaceRules(trx, audit.workspaceId, resolved);
     const updated = await repo.updateAssignment(trx, audit.workspaceId, {});
-    const [eventId] = await appendAuditEvents(trx, audit, [
+    const committed = await commit(trx, audit, [
       { type: 'policy.rules_changed', targetType: 'workspace', targetId: audit.workspaceId, data: { before: beforeRecords, after: afterRecords, version: updated.version } },
     ]);
-    changes = await recomputeEffectivePolicy(trx, audit, 'workspace', eventId!);
+    changes = committed.policyChanges;
   });
   return { result: await assignmentView(db, audit.workspaceId), effectivePolicyChanges: changes };
 }
@@ -488,7 +542,7 @@ export async function setFallback(db: Db, audit: AuditContext, policyId: string 
     if ((target?.id ?? null) === assignment.fallback_policy_id) return;
     const previous = assignment.fallback_policy_id ? await repo.findPolicy(trx, audit.workspaceId, assignment.fallback_policy_id) : undefined;
     const updated = await repo.updateAssignment(trx, audit.workspaceId, { fallback_policy_id: target?.id ?? null });
-    const [eventId] = await appendAuditEvents(trx, audit, [
+    const committed = await commit(trx, audit, [
       {
         type: 'policy.fallback_changed',
         targetType: 'workspace',
@@ -500,7 +554,7 @@ export async function setFallback(db: Db, audit: AuditContext, policyId: string 
         },
       },
     ]);
-    changes = await recomputeEffectivePolicy(trx, audit, 'workspace', eventId!);
+    changes = committed.policyChanges;
   });
   return { result: await assignmentView(db, audit.workspaceId), effectivePolicyChanges: changes };
 }
@@ -569,7 +623,7 @@ export interface GroupPolicyView {
 
 export async function groupPolicy(db: Db, workspaceId: string, groupId: string): Promise<GroupPolicyView> {
   return consistentRead(db, async (db) => {
-    const [group] = isUuid(groupId) ? await repo.groupsByIds(db, workspaceId, [groupId]) : [];
+    const [group] = await repo.groupsByIds(db, workspaceId, [await resolveGroupRef(db, workspaceId, groupId)]);
     if (!group) throw notFound('group', groupId);
     const view = await assignmentView(db, workspaceId);
     const rule = view.rules.find((r) => r.groupId === group.id) ?? null;

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AuditContext, NewAuditEvent } from '../audit/types.js';
 import type { Db, Executor } from '../db/index.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
+import { commit } from './commit.js';
 import { isUniqueViolation } from '../repositories/errors.js';
 import * as repo from '../repositories/scim-schemas.repository.js';
 import { declarationProblems, toSchemaDef, type AttributeDeclaration, type ExtensionDeclaration } from '../scim/schemas/declaration.js';
@@ -177,7 +177,7 @@ export async function putExtension(db: Db, audit: AuditContext, declaration: Ext
         event = { type: 'scim.extension_changed', targetType: 'workspace', targetId: workspaceId, data };
       }
       await repo.bumpSchemaVersion(trx, workspaceId);
-      await appendAuditEvents(trx, audit, [event]);
+      await commit(trx, audit, [event]);
       return { view: toView((await repo.findExtensionSchema(trx, workspaceId, row.urn))!), created: before === undefined };
     });
   } catch (error) {
@@ -198,7 +198,7 @@ export async function deleteExtension(db: Db, audit: AuditContext, urn: string, 
     await repo.bumpSchemaVersion(trx, workspaceId);
     const data: Record<string, unknown> = { urn: before.urn, before: declarationOf(before) };
     if (Object.keys(affected).length > 0) Object.assign(data, { forced: true, affected });
-    await appendAuditEvents(trx, audit, [{ type: 'scim.extension_removed', targetType: 'workspace', targetId: workspaceId, data }]);
+    await commit(trx, audit, [{ type: 'scim.extension_removed', targetType: 'workspace', targetId: workspaceId, data }]);
   });
 }
 
@@ -214,7 +214,7 @@ export async function updateScimSettings(db: Db, audit: AuditContext, change: Sc
   await db.transaction().execute(async (trx) => {
     const before = await repo.setUnknownAttributePolicy(trx, audit.workspaceId, change.unknownAttributes);
     if (before === change.unknownAttributes) return;
-    await appendAuditEvents(trx, audit, [
+    await commit(trx, audit, [
       {
         type: 'workspace.settings_changed',
         targetType: 'workspace',

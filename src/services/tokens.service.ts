@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Kysely } from 'kysely';
 import type { AuditActor } from '../audit/types.js';
 import type { Database } from '../db/types.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
+import { commit } from './commit.js';
 import {
   findTokenByHash,
   insertToken,
@@ -102,7 +102,7 @@ export async function createToken(
       token_hash: hashToken(token),
       expires_at: input.expiresAt ?? null,
     });
-    await appendAuditEvents(trx, { workspaceId: input.workspaceId, actor }, [
+    await commit(trx, { workspaceId: input.workspaceId, actor }, [
       {
         type: 'token.created',
         targetType: 'token',
@@ -152,7 +152,7 @@ export async function revokeToken(db: Kysely<Database>, id: string, actor: Audit
       if (!existing) throw new TokenNotFoundError(id);
       return { id, workspaceId: existing.workspace_id, revokedAt: existing.revoked_at!, alreadyRevoked: true };
     }
-    await appendAuditEvents(trx, { workspaceId: revoked.workspace_id, actor }, [
+    await commit(trx, { workspaceId: revoked.workspace_id, actor }, [
       {
         type: 'token.revoked',
         targetType: 'token',

@@ -3,7 +3,6 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Transaction } from 'kysely';
 import type { NewAuditEvent } from '../audit/types.js';
 import type { Database, UserRow } from '../db/types.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { isUniqueViolation } from '../repositories/errors.js';
 import { compileListQuery } from '../repositories/list-query-sql.js';
 import * as users from '../repositories/users.repository.js';
@@ -12,10 +11,9 @@ import { checkIfMatch } from '../scim/etag.js';
 import type { ListQuery } from '../scim/list-query.js';
 import { applyUserPatch } from '../scim/patch.js';
 import { normalizeUser, type StoredResource } from '../scim/resource.js';
+import { commit } from './commit.js';
 import type { ScimContext } from './context.js';
 import { reportUnknownAttributes } from './scim-schemas.service.js';
-import { recomputeAfterUserWrite } from './effective-access.service.js';
-import { recomputePolicyAfterUserWrite } from './policies.service.js';
 import { changedAttributes, toUserResource, userColumns, type ScimResource } from './user-resource.js';
 
 // Use-cases of the SCIM Users endpoint. Each write is one transaction with its audit events.
@@ -62,9 +60,7 @@ export async function createUser(ctx: ScimContext, body: unknown): Promise<ScimR
     const events: NewAuditEvent[] = [
       { type: 'user.created', targetType: 'user', targetId: id, data: { userName: inserted.user_name, attributes: resource } },
     ];
-    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
-    await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
-    await recomputePolicyAfterUserWrite(trx, ctx.audit, id, events, eventIds);
+    await commit(trx, ctx.audit, events);
     return inserted;
   });
   await reportUnknownAttributes(ctx, ctx.schemas.user, undefined, resource);
@@ -109,9 +105,7 @@ async function modifyUser(
       throw error;
     }
     const events = updateEvents(id, current, updated);
-    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
-    await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
-    await recomputePolicyAfterUserWrite(trx, ctx.audit, id, events, eventIds);
+    await commit(trx, ctx.audit, events);
     return updated;
   });
   if (before !== undefined) await reportUnknownAttributes(ctx, ctx.schemas.user, before, row.resource as StoredResource);
@@ -141,8 +135,6 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
       { type: 'user.deleted', targetType: 'user', targetId: id, data: { userName: current.user_name } },
     ];
     // The user's row is gone: the recompute records access ending (after = []) and drops its snapshot.
-    const eventIds = await appendAuditEvents(trx, ctx.audit, events);
-    await recomputeAfterUserWrite(trx, ctx.audit, id, events, eventIds);
-    await recomputePolicyAfterUserWrite(trx, ctx.audit, id, events, eventIds);
+    await commit(trx, ctx.audit, events);
   });
 }

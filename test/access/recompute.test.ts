@@ -9,7 +9,7 @@ import { appendAuditEvents } from '../../src/repositories/audit.repository.js';
 import { createMapping, deleteMapping, getRole, setDefaultRole, updateRole } from '../../src/services/access.service.js';
 import { effectivePermissionsBatch, recomputeEffectiveAccess } from '../../src/services/effective-access.service.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
-import { createTestDb } from '../helpers/db.js';
+import { createTestDb, scaled } from '../helpers/db.js';
 import { accessEvents, auditOf, bareWorkspace, insertUsers, lastSeq, latestEvent, snapshotOf } from './helpers.js';
 
 // The SQL recompute against the pure resolver on random data, and the access.changed events the
@@ -390,7 +390,7 @@ t.test('a large PUT: one access.changed per affected member, in the same transac
   const app = await buildTestApp(t);
   const { db } = app.db;
   const ws = app.workspaceId;
-  const n = 3000;
+  const n = scaled(3000, 800);
   const ids = await insertUsers(db, ws, Array.from({ length: n }, (_, i) => ({ userName: `bulk-${i}@example.com` })));
   const gid = await scimGroup(app, 'codex-cloud-users');
   const seq = await lastSeq(db, ws);

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
-import pg from 'pg';
 import t, { type Test } from 'tap';
 import { canonicalJson, GENESIS_HASH } from '../../src/audit/hash-chain.js';
 import { REDACTED } from '../../src/audit/redact.js';
@@ -11,6 +10,7 @@ import { appendAuditEvents, AuditEventError, findChainHead, newAuditEventId } fr
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import { verifyAuditChain } from '../../src/services/audit-verify.service.js';
 import { createTestDb } from '../helpers/db.js';
+import { createPool } from '../../src/db/index.js';
 
 const { db, workspaceId, dialect, databaseUrl } = await createTestDb(t, 'audit');
 
@@ -378,7 +378,7 @@ t.test('concurrent appenders never fork or gap the chain', async (t) => {
   // Two service instances: on PostgreSQL, a second pool on the same database.
   const other =
     dialect === 'postgres' && databaseUrl
-      ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 5 }) }) })
+      ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(databaseUrl, 5) }) })
       : db;
   try {
     await concurrentRounds(t, other);

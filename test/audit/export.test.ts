@@ -7,6 +7,7 @@ import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js
 import { exportJsonl, exportWindow, listExportFiles, parseWindowId, windowId, type ExportRecord } from '../../src/services/audit-export.service.js';
 import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
 import { addMembers, createGroup, createUser, patchGroup, sleep } from './helpers.js';
+import { scaled } from '../helpers/db.js';
 
 // The compliance export: hourly JSONL files listed after a timestamp, one record per event with
 // a stable id; completeness only once no event can still land in a file; streaming in keyset
@@ -129,13 +130,14 @@ async function collect(body: Promise<AsyncIterable<string>>): Promise<string> {
   return out;
 }
 
-t.test('50,000 events stream in bounded pages; a slow reader holds the reads back', async (t) => {
+t.test(`${scaled(50_000, 6_000)} events stream in bounded pages; a slow reader holds the reads back`, async (t) => {
   const ws = (await ensureWorkspace(db, `bulk-${randomUUID()}`)).workspace.id;
   const audit: AuditContext = { workspaceId: ws, actor: { type: 'scim', id: 'bulk-token' }, requestId: 'bulk' };
   const group = randomUUID();
-  const total = 50_000;
-  for (let start = 0; start < total; start += 10_000) {
-    const events: NewAuditEvent[] = Array.from({ length: 10_000 }, () => ({ type: 'group.member_added', targetType: 'group', targetId: group, data: { userId: randomUUID() } }));
+  const total = scaled(50_000, 6_000);
+  const batch = Math.min(total, 10_000);
+  for (let start = 0; start < total; start += batch) {
+    const events: NewAuditEvent[] = Array.from({ length: batch }, () => ({ type: 'group.member_added', targetType: 'group', targetId: group, data: { userId: randomUUID() } }));
     await db.transaction().execute((trx) => appendAuditEvents(trx, audit, events));
   }
   const workspaceEvents = Number((await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number>().as('n')).where('workspace_id', '=', ws).executeTakeFirstOrThrow()).n);

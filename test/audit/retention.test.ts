@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import Fastify from 'fastify';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import t from 'tap';
 import type { AuditContext, NewAuditEvent } from '../../src/audit/types.js';
 import { testConfig } from '../../src/config/index.js';
-import type { Db } from '../../src/db/index.js';
+import { createPool, type Db } from '../../src/db/index.js';
 import type { Database } from '../../src/db/types.js';
 import auditRetentionPlugin from '../../src/plugins/audit-retention.js';
 import databasePlugin from '../../src/plugins/database.js';
@@ -178,7 +177,7 @@ t.test('purges, appends and verifies running at once', async (t) => {
     await appendBackdated(db, ws, new Date(Date.now() - (400 - i) * DAY), Array.from({ length: 10 }, () => member('group.member_added', g, randomUUID())));
   }
   // On PostgreSQL a second pool: another service instance.
-  const other = ctx.db.dialect === 'postgres' && ctx.db.databaseUrl ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: ctx.db.databaseUrl, max: 4 }) }) }) : db;
+  const other = ctx.db.dialect === 'postgres' && ctx.db.databaseUrl ? new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(ctx.db.databaseUrl, 4) }) }) : db;
   t.teardown(() => (other !== db ? other.destroy() : undefined));
   let purging = true;
   const verifies: boolean[] = [];

@@ -3,8 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
-import { fromPglite, type Db, type DbHandle } from '../../src/db/index.js';
+import { createPool, fromPglite, type Db, type DbHandle } from '../../src/db/index.js';
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js';
 import type { Database } from '../../src/db/types.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
@@ -14,6 +13,15 @@ import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js
 // TEST_DATABASE_URL points at the PostgreSQL server (scripts/test.ts starts one when needed).
 
 export type TestDialect = 'pglite' | 'postgres';
+
+/**
+ * Scale cases (tens of thousands of rows) run in full when TEST_HEAVY=1, as CI sets it; a local
+ * `npm test` runs them at a size that still crosses every page and chunk boundary they test.
+ */
+export const HEAVY = process.env.TEST_HEAVY === '1';
+export function scaled(full: number, light: number): number {
+  return HEAVY ? full : light;
+}
 export const testDialect: TestDialect = process.env.TEST_DB === 'postgres' ? 'postgres' : 'pglite';
 
 interface Teardown {
@@ -70,7 +78,7 @@ function withDatabase(url: string, database: string): string {
 }
 
 function kyselyFor(url: string, max = 5): Kysely<Database> {
-  const pool = new pg.Pool({ connectionString: url, max });
+  const pool = createPool(url, max);
   pool.on('error', () => {}); // an idle connection ended by the server is simply dropped
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -198,6 +198,8 @@ t.test('rules: If-Match is required and must be current; bad references name the
   const g = await ctx.group('g-rules');
   const missing = await call('PUT', '/policy-rules', { body: { rules: [] } });
   t.equal(missing.statusCode, 428);
+  const any = await call('PUT', '/policy-rules', { body: { rules: [] }, headers: { 'if-match': '*' } });
+  t.equal(any.statusCode, 428, 'If-Match: * names no version and is refused');
   const current = await call('GET', '/policy-rules');
   const etag = String(current.headers.etag);
   t.equal(etag, `"${json(current).version}"`);

@@ -92,7 +92,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     await db.updateTable('policies').set({ current_version: target.version + 1 }).where('id', '=', target.id).execute();
     const cause = randomUUID();
     const n = await db.transaction().execute((trx) => recomputeEffectivePolicy(trx, audit, { policyId: target.id }, cause));
-    t.equal(n, onTarget.length, 'a new version changes exactly its users');
+    t.equal(n.length, onTarget.length, 'a new version changes exactly its users');
     const events = await db.selectFrom('audit_events').select(['target_id', 'cause_id', 'data']).where('workspace_id', '=', ws).where('event_type', '=', 'policy.effective_changed').execute();
     t.same(events.map((e) => e.target_id).sort(), onTarget);
     t.ok(events.every((e) => e.cause_id === cause && (e.data as any).after.version === target.version + 1));

@@ -67,6 +67,10 @@ t.test('invalid TOML: the line, the column and the key', async (t) => {
   const [unterminated] = errorsOf('enforce_residency = "us\n');
   t.equal(unterminated!.line, 1);
   t.equal(unterminated!.key, 'enforce_residency');
+
+  const [header] = errorsOf('allowed_sandbox_modes = ["read-only"]\nallowed_approval_policies = ["untrusted"]\n\n[features\nweb_search = true\n');
+  t.equal(header!.line, 4);
+  t.equal(header!.key, 'features', 'an unclosed table header names its own table, not the key above it');
 });
 
 t.test('wrong values of documented keys: line and key of each', async (t) => {

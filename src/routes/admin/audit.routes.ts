@@ -5,7 +5,7 @@ import { adminAudit } from '../../plugins/admin-auth.js';
 import { DEFAULT_WINDOW_LIST, exportWindow, listExportFiles, MAX_WINDOW_LIST, WINDOW_SIZE } from '../../services/audit-export.service.js';
 import * as auditQuery from '../../services/audit-query.service.js';
 import { getRetention, MAX_RETENTION_DAYS, setRetention } from '../../services/audit-retention.service.js';
-import { Cursor, errors, Nullable, UserRef, Uuid } from './schemas.js';
+import { Cursor, errors, GroupRefParam, Nullable, UserRef, Uuid } from './schemas.js';
 
 // The audit trail for auditors (issue 5): events with filters, histories, point-in-time answers,
 // chain verification, JSONL export and the retention setting. Readable by the compliance and
@@ -198,7 +198,7 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
       schema: {
         tags,
         summary: "A group's history: lifecycle, members added and removed, mappings",
-        params: Type.Object({ id: Uuid }),
+        params: Type.Object({ id: GroupRefParam }),
         querystring: Type.Object(EventFilters),
         response: { 200: Type.Object({ groupId: Type.String(), ...EventPage.properties }, { title: 'AuditGroupHistory' }), ...withErrors(400) },
       },
@@ -226,7 +226,7 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
         description:
           'Replays the group.member_added / group.member_removed events up to `at` onto the retention checkpoint; the current tables are not consulted, ' +
           'so deleted groups and users are answered too. 410 when `at` lies before the history kept by retention.',
-        params: Type.Object({ id: Uuid }),
+        params: Type.Object({ id: GroupRefParam }),
         querystring: Type.Object({ at: DateTimeParam, limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
         response: {
           200: Type.Object(

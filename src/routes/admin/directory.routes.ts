@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import * as directory from '../../services/admin-directory.service.js';
-import { AdminGroup, AdminUser, Cursor, errors, GroupMember, GroupRef, Limit, Page, UserRef, Uuid } from './schemas.js';
+import { AdminGroup, AdminUser, Cursor, errors, GroupMember, GroupRef, GroupRefParam, Limit, Page, UserRef } from './schemas.js';
 
 // Read access to the SCIM users and groups that admins need: search, a user's groups, a group's
 // members. Users are named by id, userName or email wherever a path takes {user}.
@@ -75,7 +75,7 @@ const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/groups/:id',
     {
       config: read,
-      schema: { tags: ['Users and groups'], summary: 'Get a group', params: Type.Object({ id: Uuid }), response: { 200: AdminGroup, ...errors(400, 404) } },
+      schema: { tags: ['Users and groups'], summary: 'Get a group', params: Type.Object({ id: GroupRefParam }), response: { 200: AdminGroup, ...errors(400, 404) } },
     },
     async (request) => directory.getGroup(app.db, request.admin.workspaceId, request.params.id),
   );
@@ -88,7 +88,7 @@ const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['Users and groups'],
         summary: "A group's members",
         description: 'Members in user-id order, a page at a time, however large the group.',
-        params: Type.Object({ id: Uuid }),
+        params: Type.Object({ id: GroupRefParam }),
         querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: Page(GroupMember, 'AdminGroupMemberPage'), ...errors(400, 404) },
       },

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { adminAudit } from '../../plugins/admin-auth.js';
 import { AdminApiError } from '../../services/admin-errors.js';
 import * as policies from '../../services/policies.service.js';
-import { Cursor, errors, Limit, Nullable, Page, Timestamp, UserRef, Uuid } from './schemas.js';
+import { Cursor, errors, GroupRefParam, Limit, Nullable, Page, Timestamp, UserRef, Uuid } from './schemas.js';
 
 // Managed policies (requirements.toml): policies and their versions, the ordered group → policy
 // rules with a fallback, and which policy a user or group gets and why. Owners and Codex admins
@@ -486,7 +486,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'The policy a group assigns, and what its members actually get',
-        params: Type.Object({ id: Uuid }),
+        params: Type.Object({ id: GroupRefParam }),
         response: { 200: GroupPolicy, ...errors(400, 404) },
       },
     },

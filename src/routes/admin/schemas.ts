@@ -43,6 +43,12 @@ export const Uuid = Type.String({ format: 'uuid' });
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
+export const GroupRefParam = Type.String({
+  minLength: 1,
+  maxLength: 512,
+  description: 'The group: its id, its externalId or its displayName',
+});
+
 export const UserRef = Type.String({
   minLength: 1,
   maxLength: 512,

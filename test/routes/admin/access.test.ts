@@ -83,6 +83,7 @@ t.test('access model over the admin API', async (t) => {
 
     const merged = json(await api('PATCH', `/roles/${role.id}`, { body: { permissions: { codex_local: 'allow', codex_cloud: 'inherit' } } }));
     t.same(merged.permissions, { code_review: 'allow', codex_local: 'allow' }, 'merge: inherit removes, others stay');
+    t.ok(Date.parse(merged.updatedAt) > Date.parse(role.updatedAt), 'a change of permissions alone moves updatedAt');
     const replaced = json(await api('PATCH', `/roles/${role.id}`, { body: { permissions: { codex_security: 'allow' }, replacePermissions: true, name: 'Security reviewers' } }));
     t.same(replaced.permissions, { codex_security: 'allow' });
     t.equal(replaced.name, 'Security reviewers');
