@@ -1,3 +1,4 @@
+// @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { exportOpenApi, OPENAPI_FILE } from '../scripts/export-openapi.js';

@@ -1,3 +1,4 @@
+// @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
 import t from 'tap';
 import { resolvePolicy, type PolicyRef, type RuleView } from '../../src/policies/resolve.js';
 

@@ -1,3 +1,4 @@
+// @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
 import t from 'tap';
 import { formatProblem, parsePolicyToml } from '../../src/policies/parse.js';
 import { keyLines } from '../../src/policies/toml-lines.js';

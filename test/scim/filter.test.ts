@@ -1,3 +1,4 @@
+// @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
 import fc from 'fast-check';
 import t from 'tap';
 import { ScimError } from '../../src/scim/errors.js';

@@ -1,3 +1,4 @@
+// @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
 import t from 'tap';
 import { includesAttribute, parseAttributeList, projectResource, type ProjectionParams } from '../../src/scim/projection.js';
 import { ENTERPRISE_USER_SCHEMA as ENT, GROUP_SCHEMA, USER_SCHEMA } from '../../src/scim/schemas/index.js';

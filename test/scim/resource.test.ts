@@ -1,3 +1,4 @@
+// @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
 import t from 'tap';
 import type { ScimType } from '../../src/scim/errors.js';
 import { normalizeGroup, normalizeUser, type WriteMode } from '../../src/scim/resource.js';

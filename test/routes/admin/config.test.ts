@@ -1,3 +1,4 @@
+// @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
 import { inspect } from 'node:util';
 import t from 'tap';
 import { loadConfig, Secret } from '../../../src/config/index.js';
