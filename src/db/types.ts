@@ -95,6 +95,14 @@ export interface Database {
   user_roles: UserRolesTable;
   workspace_access_settings: WorkspaceAccessSettingsTable;
   user_access: UserAccessTable;
+  policies: PoliciesTable;
+  policy_versions: PolicyVersionsTable;
+  policy_rules: PolicyRulesTable;
+  policy_assignments: PolicyAssignmentsTable;
+  user_policy: UserPolicyTable;
+  audit_retention_settings: AuditRetentionSettingsTable;
+  audit_checkpoint_members: AuditCheckpointMembersTable;
+  audit_checkpoint_access: AuditCheckpointAccessTable;
 }
 
 export type Workspace = Selectable<WorkspacesTable>;
@@ -254,19 +262,30 @@ export interface UserPolicyTable {
   updated_at: Timestamp;
 }
 
-export interface PolicyTables {
-  policies: PoliciesTable;
-  policy_versions: PolicyVersionsTable;
-  policy_rules: PolicyRulesTable;
-  policy_assignments: PolicyAssignmentsTable;
-  user_policy: UserPolicyTable;
-}
 
 export type PolicyRow = Selectable<PoliciesTable>;
 export type PolicyVersionRow = Selectable<PolicyVersionsTable>;
 export type PolicyRuleRow = Selectable<PolicyRulesTable>;
 export type UserPolicyRow = Selectable<UserPolicyTable>;
 
-// Declaration merging adds the policy tables to Database without editing its declaration above.
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface Database extends PolicyTables {}
+// Audit retention (migrations/2026112105_audit_retention.ts): the setting, and the checkpoint a
+// purge leaves. The checkpoint tables are written only by the purge (a trigger refuses others).
+export interface AuditRetentionSettingsTable {
+  workspace_id: string;
+  retention_days: number | null;
+  updated_at: Timestamp;
+}
+
+export interface AuditCheckpointMembersTable {
+  workspace_id: string;
+  group_id: string;
+  user_id: string;
+  since: Timestamp;
+}
+
+export interface AuditCheckpointAccessTable {
+  workspace_id: string;
+  user_id: string;
+  granted: string[];
+  since: Timestamp;
+}
