@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import sensible from '@fastify/sensible';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Config } from './config/index.js';
 import type { DbHandle } from './db/index.js';
 import auditRetentionPlugin from './plugins/audit-retention.js';
@@ -41,6 +42,17 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     return payload;
+  });
+  // Outside the SCIM and admin scopes (which answer in their own formats): RFC 9457 problems,
+  // never Fastify's own error JSON, and nothing of an unexpected error leaked.
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).type('application/problem+json').send({ type: 'about:blank', title: 'Not Found', status: 404, detail: `No endpoint ${request.method} ${request.url.split('?')[0]}` }),
+  );
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'unhandled error');
+    const detail = status >= 500 ? 'Internal server error' : error.message;
+    return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail });
   });
 
   await app.register(sensible);

@@ -78,3 +78,13 @@ t.test('unqualified extension attribute names', async (t) => {
   t.equal((await app.scim('GET', `/Users?sortBy=bank`)).statusCode, 200, 'sortBy by bare name');
   t.same(DEFAULT_WORKSPACE_SCHEMAS.user.extensions.map((e) => e.id), ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'], 'declarations are per workspace');
 });
+
+t.test('outside the SCIM and admin scopes, errors are RFC 9457 problems', async (t) => {
+  const { app } = await buildTestApp(t);
+  for (const url of ['/nope', '/scimv2/Users', '/%E0%A4%A']) {
+    const res = await app.inject({ method: 'GET', url });
+    t.match(res.headers['content-type'], /application\/problem\+json/, url);
+    t.match(json(res.body), { type: 'about:blank', status: Number, title: String, detail: String }, url);
+    t.notOk('statusCode' in json(res.body), `${url}: not Fastify's own error body`);
+  }
+});
