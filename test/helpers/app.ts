@@ -1,6 +1,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { testConfig, type Config } from '../../src/config/index.js';
+import { createDb } from '../../src/db/index.js';
 import { createScimToken } from '../../src/services/tokens.service.js';
 import { createTestDb, type TestDb } from './db.js';
 
@@ -18,6 +19,25 @@ export interface TestApp {
 }
 
 export const TEST_ACTOR = { type: 'system' as const, id: 'test' };
+
+/**
+ * SCIM requests through a second service instance on the same PostgreSQL database, with the first
+ * app's token, for races between instances. PGlite is owned by one process, so there the second
+ * instance is the first one again and the same requests interleave on it.
+ */
+export async function secondInstance(t: TestContext, first: TestApp): Promise<TestApp['scim']> {
+  const secondDb = first.db.databaseUrl ? await createDb({ databaseUrl: first.db.databaseUrl, dataDir: '' }) : undefined;
+  if (secondDb) t.teardown(() => secondDb.close());
+  const app = secondDb ? await buildApp(testConfig(), { database: secondDb }) : first.app;
+  if (secondDb) t.teardown(() => app.close());
+  return (method, url, body, headers = {}) =>
+    app.inject({
+      method,
+      url: `/scim/v2${url}`,
+      headers: { authorization: `Bearer ${first.scimToken}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }), ...headers },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
+}
 
 /** The real app on a database of its own, with a SCIM token for its workspace. */
 export async function buildTestApp(t: TestContext, overrides: Partial<Config> = {}): Promise<TestApp> {

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
-import { buildApp } from '../../../src/app.js';
-import { testConfig } from '../../../src/config/index.js';
-import { createDb } from '../../../src/db/index.js';
-import { buildTestApp, type TestApp } from '../../helpers/app.js';
+import { buildTestApp, secondInstance, type TestApp } from '../../helpers/app.js';
 import { scaled } from '../../helpers/db.js';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -146,14 +143,7 @@ t.test('large groups: bounded PATCH responses, streamed GETs, set-based PUT', as
 
 t.test('concurrent PATCHes to one group lose nothing and apply each op once', async (t) => {
   const first = await buildTestApp(t);
-  // Two service instances on one PostgreSQL database (on PGlite, which one process owns, the
-  // same race is run against a single instance).
-  const secondDb = first.db.databaseUrl ? await createDb({ databaseUrl: first.db.databaseUrl, dataDir: '' }) : undefined;
-  if (secondDb) t.teardown(() => secondDb.close());
-  const secondApp = secondDb ? await buildApp(testConfig(), { database: secondDb }) : first.app;
-  if (secondDb) t.teardown(() => secondApp.close());
-  const viaSecond: TestApp['scim'] = (method, url, body) =>
-    secondApp.inject({ method, url: `/scim/v2${url}`, headers: { authorization: `Bearer ${first.scimToken}`, 'content-type': 'application/scim+json' }, payload: JSON.stringify(body) });
+  const viaSecond = await secondInstance(t, first);
 
   const users = await seedUsers(first, 160);
   const initial = users.slice(0, 80); // half of these get removed

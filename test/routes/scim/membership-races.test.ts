@@ -1,8 +1,5 @@
 import t from 'tap';
-import { buildApp } from '../../../src/app.js';
-import { testConfig } from '../../../src/config/index.js';
-import { createDb } from '../../../src/db/index.js';
-import { buildTestApp, type TestApp } from '../../helpers/app.js';
+import { buildTestApp, secondInstance, type TestApp } from '../../helpers/app.js';
 
 // Every membership that ends has exactly one group.member_removed event, whichever of two racing
 // requests ends it: a member removal against the user's deletion, and a group's deletion against
@@ -16,18 +13,7 @@ const ROUNDS = 20;
 
 async function twoInstances(t: { teardown(fn: () => unknown): void }) {
   const first = await buildTestApp(t);
-  const secondDb = first.db.databaseUrl ? await createDb({ databaseUrl: first.db.databaseUrl, dataDir: '' }) : undefined;
-  if (secondDb) t.teardown(() => secondDb.close());
-  const secondApp = secondDb ? await buildApp(testConfig(), { database: secondDb }) : first.app;
-  if (secondDb) t.teardown(() => secondApp.close());
-  const viaSecond: TestApp['scim'] = (method, url, body) =>
-    secondApp.inject({
-      method,
-      url: `/scim/v2${url}`,
-      headers: { authorization: `Bearer ${first.scimToken}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-  return { first, viaSecond };
+  return { first, viaSecond: await secondInstance(t, first) };
 }
 
 async function createUser(app: TestApp, userName: string): Promise<string> {
