@@ -1,15 +1,14 @@
-import { isDeepStrictEqual } from 'node:util';
 // Validation and normalisation of the resource bodies IdPs POST and PUT (RFC 7644 §3.3, §3.5.1),
 // driven by the schema definitions in ./schemas. The result is the canonical stored `resource`:
-// attribute names in schema case, the enterprise extension under its URN key, and never id, meta,
+// attribute names in schema case, each extension under its URN key, and never id, meta,
 // schemas, password, a User's groups or a Group's members (the server adds or stores those itself).
 // The PATCH engine reuses the same per-attribute normalisation, so a patched resource is exactly
 // as canonical as a PUT one.
 
+import { isDeepStrictEqual } from 'node:util';
 import { ScimError } from './errors.js';
 import {
   ENTERPRISE_USER_SCHEMA,
-  allowedSchemas,
   extensionSchema,
   findByName,
   resourceType,
@@ -17,10 +16,8 @@ import {
   topLevelAttributes,
   verbatimAttribute,
   type AttributeDef,
-  type ResourceKind,
   type ResourceTypeRef,
   type SchemaDef,
-  type UnknownAttributePolicy,
 } from './schemas/index.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -448,8 +445,6 @@ function membersAttribute(): AttributeDef {
   return findByName(topLevelAttributes('Group'), 'members')!;
 }
 
-export { topLevelAttributes };
-export type { ResourceKind };
 
 export function invalidValue(detail: string): ScimError {
   return ScimError.of('invalidValue', detail);

@@ -3,7 +3,6 @@ import { COMMON_ATTRIBUTES } from './common.js';
 import { enterpriseUserSchema } from './enterprise-user.js';
 import { groupSchema } from './group.js';
 import { attr, type AttributeDef, type ResourceTypeDef, type SchemaDef } from './types.js';
-import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from './urns.js';
 import { userSchema } from './user.js';
 
 export * from './types.js';
@@ -157,10 +156,4 @@ function unknownAttribute(schema: ResourceSchema, extension: string | undefined,
 export function findByName(attrs: readonly AttributeDef[], name: string): AttributeDef | undefined {
   const lower = name.toLowerCase();
   return attrs.find((a) => a.name.toLowerCase() === lower);
-}
-
-/** The schema URNs a resource of this kind may declare in `schemas`. */
-export function allowedSchemas(ref: ResourceTypeRef): string[] {
-  const schema = schemaOf(ref);
-  return [schema.core.id, ...schema.extensions.map((e) => e.id)];
 }
