@@ -4,7 +4,7 @@
 // unless excluded. `attributes` takes precedence when both parameters are given.
 
 import { resourceType, resolveAttribute, schemaOf, attr, findByName, topLevelAttributes, verbatimAttribute, type AttributeDef, type ResourceTypeRef } from './schemas/index.js';
-import { findExtensionUrn, isPlainObject, type JsonObject } from './resource.js';
+import { findExtensionUrn, isPlainObject, isUndeclaredExtensionKey, type JsonObject } from './resource.js';
 
 export interface ProjectionParams {
   /** Already split lists, or the raw comma-separated query parameters. */
@@ -85,6 +85,8 @@ function asList(value: readonly string[] | string | undefined): readonly string[
 function attributeChain(kind: ResourceTypeRef, name: string): string[] | undefined {
   const urn = findExtensionUrn(kind, name);
   if (urn !== undefined) return [urn];
+  // An undeclared extension kept verbatim is named by its URN as the stored key.
+  if (isUndeclaredExtensionKey(kind, name)) return [name];
   if (name.toLowerCase() === 'schemas') return ['schemas'];
   const resolved = resolveAttribute(kind, name);
   if (resolved === undefined) return undefined;

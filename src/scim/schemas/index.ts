@@ -109,6 +109,14 @@ export function resolveAttribute(ref: ResourceTypeRef, path: string): ResolvedAt
   const schema = schemaOf(ref);
   const lowerPath = path.toLowerCase();
   const qualified = [schema.core, ...schema.extensions].find((s) => lowerPath.startsWith(s.id.toLowerCase() + ':'));
+  if (qualified === undefined && path.includes(':')) {
+    // An extension URN nobody declared, e.g. urn:ietf:params:scim:schemas:extension:CustomExt:2.0:User:badge
+    // (attribute names have no colon, so the URN ends at the last one).
+    const colon = path.lastIndexOf(':');
+    const [attrTop, attrSub, ...more] = path.slice(colon + 1).split('.');
+    if (!attrTop || more.length > 0) return undefined;
+    return unknownAttribute(schema, path.slice(0, colon), attrTop, attrSub);
+  }
   const rest = qualified ? path.slice(qualified.id.length + 1) : path;
   const [top, sub, ...extra] = rest.split('.');
   if (!top || extra.length > 0) return undefined;
@@ -135,13 +143,6 @@ export function resolveAttribute(ref: ResourceTypeRef, path: string): ResolvedAt
     if (owners.length === 1) {
       const found = inSchema(owners[0]!.attributes, owners[0]!.id);
       return found === 'absent' ? undefined : found;
-    }
-    const colon = path.lastIndexOf(':');
-    if (colon > 0) {
-      // An extension URN nobody declared, e.g. urn:ietf:params:scim:schemas:extension:CustomExt:2.0:User:badge.
-      const [attrTop, attrSub, ...more] = path.slice(colon + 1).split('.');
-      if (!attrTop || more.length > 0) return undefined;
-      return unknownAttribute(schema, path.slice(0, colon), attrTop, attrSub);
     }
   }
   return unknownAttribute(schema, undefined, top, sub);

@@ -120,12 +120,18 @@ t.test('undeclared attributes: store (default) and reject', async (t) => {
     t.ok(user.schemas.includes(VENDOR), 'the undeclared extension is named in schemas');
     const patched = await scim('PATCH', `/Users/${user.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: `${VENDOR}:badge`, value: 'B-8' }] });
     t.match(json(patched)[VENDOR], { badge: 'B-8', levels: [1, 2] }, 'PATCHed by URN path');
+    const projected = json(await scim('GET', `/Users/${user.id}?attributes=${encodeURIComponent(VENDOR)}`));
+    t.same(Object.keys(projected).sort(), [VENDOR, 'id', 'schemas'].sort(), 'projected by its URN');
+    const dotted = 'urn:example:v1.2:User';
+    const nested = await scim('PATCH', `/Users/${user.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: `${dotted}:tier`, value: 'gold' }] });
+    t.match(json(nested)[dotted], { tier: 'gold' }, 'a URN with dots in it');
     const filter = await scim('GET', `/Users?filter=${encodeURIComponent('nickname2 eq "K"')}`);
     t.match(json(filter), { status: '400', scimType: 'invalidFilter', detail: /not declared/ });
     const counted = json(await api('GET', '/scim/unknown-attributes'));
     t.match(counted, [
       { resourceType: 'User', name: 'name.suffix2', requests: 1 },
       { resourceType: 'User', name: 'nickname2', requests: 1 },
+      { resourceType: 'User', name: 'urn:example:v1.2:User:tier', requests: 1 },
       { resourceType: 'User', name: `${VENDOR}:badge`, requests: 2 },
       { resourceType: 'User', name: `${VENDOR}:levels`, requests: 1 },
     ]);
