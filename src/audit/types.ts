@@ -79,6 +79,7 @@ export const AUDIT_EVENT_TYPES = [
   'mapping.created',
   'mapping.deleted',
   // target workspace
+  'workspace.created',
   'workspace.default_role_changed',
   'workspace.settings_changed',
   'access.recomputed',
@@ -148,6 +149,7 @@ export interface AuditEventData {
   'mapping.created': { roleId: string; roleName?: string; groupId: string | null; matchedBy?: string; value?: string; matchedGroupIds?: string[] };
   'mapping.deleted': { roleId: string; roleName?: string; groupId: string | null; matchedBy?: string; value?: string; matchedGroupIds?: string[] };
 
+  'workspace.created': { id: string; name: string };
   'workspace.default_role_changed': { before: string | null; after: string | null; afterName?: string | null };
   'workspace.settings_changed': { changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
   /** A bulk recomputation; its access.changed events point at it. */

@@ -8,7 +8,7 @@ import { verifyAudit, type AuditVerifyReport } from '../services/audit-query.ser
 import { AuditPurgeRefusedError, getRetention, MAX_RETENTION_DAYS, purgeWorkspace, setRetention } from '../services/audit-retention.service.js';
 import { say, UserError, withDatabase, type CliContext } from './context.js';
 import { json, table, timestamp } from './format.js';
-import { resolveWorkspace } from './workspace-admin.js';
+import { resolveWorkspace } from '../services/workspaces.service.js';
 
 // `codex-scim audit …`: export the trail as JSONL, verify its hash chains, show or set retention,
 // and purge by hand. Export writes only records to stdout (`> file.jsonl`); progress goes to stderr.

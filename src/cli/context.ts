@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import type { Db, DbHandle } from '../db/index.js';
 import { migrateToLatest } from '../db/migrate.js';
 import type { AuditActor } from '../audit/types.js';
-import { ensureDefaultWorkspace } from './workspace-admin.js';
+import { ensureDefaultWorkspace } from '../services/workspaces.service.js';
 
 /** Where a command writes: stdout carries only the result scripts capture, stderr everything else. */
 export interface CliIo {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { initWorkspaceAccess } from '../services/access.service.js';
 import { say, withDatabase, type CliContext } from './context.js';
-import { resolveWorkspace } from './workspace-admin.js';
+import { resolveWorkspace } from '../services/workspaces.service.js';
 
 // `codex-scim init`: (re)seeds a workspace's recommended Codex access — the permission catalogue,
 // the Codex Admin / Local / Cloud / Restricted roles, their displayName mappings and the default

@@ -12,7 +12,7 @@ import { registerMigrateCommand } from './migrate.command.js';
 import { registerScimSchemaCommands } from './scim-schema.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerWorkspaceCommands } from './workspace.command.js';
-import { WorkspaceError } from './workspace-admin.js';
+import { WorkspaceError } from '../services/workspaces.service.js';
 
 const USER_ERRORS = [UserError, WorkspaceError, TokenError, AdminTokenError, AdminApiError, ConfigError, DataDirLockedError];
 // Node's network errors and PostgreSQL's connection-time SQLSTATEs (bad password, missing database).

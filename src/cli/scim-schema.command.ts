@@ -6,7 +6,7 @@ import { Declaration } from '../scim/schemas/declaration.js';
 import * as scimSchemas from '../services/scim-schemas.service.js';
 import { say, UserError, withDatabase, type CliContext } from './context.js';
 import { json, table, timestamp } from './format.js';
-import { resolveWorkspace } from './workspace-admin.js';
+import { resolveWorkspace } from '../services/workspaces.service.js';
 
 // SCIM extension schemas and the unknown-attribute policy, as the admin API offers them
 // (PUT/DELETE /api/v1/scim/schemas/{urn}, /api/v1/scim/settings), for operators at a shell.

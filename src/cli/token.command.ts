@@ -3,7 +3,7 @@ import { ADMIN_ROLES, createAdminToken, DEFAULT_ADMIN_TOKEN_DAYS, type AdminRole
 import { createToken, listTokens, revokeToken, type TokenMetadata, type TokenScope } from '../services/tokens.service.js';
 import { say, UserError, withDatabase, type CliContext } from './context.js';
 import { json, table, timestamp } from './format.js';
-import { resolveWorkspace } from './workspace-admin.js';
+import { resolveWorkspace } from '../services/workspaces.service.js';
 
 const MAX_EXPIRY_DAYS = 3650;
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { listWorkspaces } from '../repositories/workspaces.repository.js';
 import { say, withDatabase, type CliContext } from './context.js';
 import { json, table, timestamp } from './format.js';
-import { createWorkspace } from './workspace-admin.js';
+import { createWorkspace } from '../services/workspaces.service.js';
 
 export function registerWorkspaceCommands(program: Command, ctx: CliContext): void {
   const workspace = program.command('workspace').description('create and list workspaces');

@@ -195,6 +195,7 @@ export const accessProjector: Projector<AccessChange> = {
     'group.created',
     'group.deleted',
     'role.created',
+    'workspace.created',
     'access.recomputed',
     'policy.rules_changed',
     'policy.fallback_changed',

@@ -227,6 +227,7 @@ export const policyProjector: Projector<{ userId: string }> = {
     'mapping.deleted',
     'workspace.default_role_changed',
     'workspace.settings_changed',
+    'workspace.created',
     'access.recomputed',
     'audit.purged',
     'scim.extension_declared',

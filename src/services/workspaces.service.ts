@@ -1,17 +1,17 @@
+import type { AuditActor } from '../audit/types.js';
 import type { Db } from '../db/index.js';
 import type { Workspace } from '../db/types.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
+import { isUuid } from '../repositories/ids.js';
 import {
   DEFAULT_WORKSPACE,
   ensureWorkspace,
   findWorkspaceById,
   findWorkspaceByName,
 } from '../repositories/workspaces.repository.js';
-import type { AuditActor } from '../audit/types.js';
-import { isUuid } from '../repositories/ids.js';
+import { commit } from './commit.js';
 
-// Workspace use-cases the CLI needs. They belong in a workspaces service once one exists; they
-// live here so the CLI does not depend on a module nobody owns yet.
+// Workspaces: creating one (audited, with the recommended access model seeded by the repository),
+// the `default` one every installation has, and finding one by name or id.
 
 const MAX_NAME = 100;
 
@@ -31,7 +31,7 @@ async function create(db: Db, name: string, actor: AuditActor): Promise<{ worksp
   return db.transaction().execute(async (trx) => {
     const result = await ensureWorkspace(trx, name);
     if (result.created) {
-      await appendAuditEvents(trx, { workspaceId: result.workspace.id, actor }, [
+      await commit(trx, { workspaceId: result.workspace.id, actor }, [
         { type: 'workspace.created', targetType: 'workspace', targetId: result.workspace.id, data: { id: result.workspace.id, name } },
       ]);
     }
