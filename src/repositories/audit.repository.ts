@@ -83,7 +83,7 @@ function checkEvent(e: NewAuditEvent, index: number): void {
 }
 
 /** Column values of one chunk, in the order of the ROWS FROM below. */
-interface Chunk {
+export interface Chunk {
   ids: string[];
   seqs: number[];
   types: string[];
@@ -153,7 +153,7 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
     }
     // The next chunk is hashed while this one is in flight (PostgreSQL works in its own process).
     await pending;
-    pending = insertChunk(trx, workspaceId, occurredAt, actor, requestId, chunk);
+    pending = insertEventsStatement(workspaceId, occurredAt, actor, requestId, chunk).execute(trx);
   }
   await pending;
 
@@ -172,15 +172,8 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
  * literals (every element quoted and escaped) this halves the client's work and cuts the
  * server's by a quarter. ROWS FROM zips the lists; '' in cause ids is NULL.
  */
-async function insertChunk(
-  trx: Transaction<Database>,
-  workspaceId: string,
-  occurredAt: Date,
-  actor: AuditActor,
-  requestId: string | null,
-  c: Chunk,
-): Promise<void> {
-  await sql`
+export function insertEventsStatement(workspaceId: string, occurredAt: Date, actor: AuditActor, requestId: string | null, c: Chunk) {
+  return sql`
     insert into audit_events
       (id, workspace_id, seq, occurred_at, actor_type, actor_id, actor_display, request_id,
        event_type, target_type, target_id, data, cause_id, prev_hash, hash)
@@ -197,7 +190,7 @@ async function insertChunk(
       unnest(string_to_array(${c.causeIds.join(',')}::text, ',', '')::uuid[]),
       unnest(string_to_array(${c.prevHashes.join(',')}::text, ',')),
       unnest(string_to_array(${c.hashes.join(',')}::text, ','))
-    ) as e(id, seq, event_type, target_type, target_id, data, cause_id, prev_hash, hash)`.execute(trx);
+    ) as e(id, seq, event_type, target_type, target_id, data, cause_id, prev_hash, hash)`;
 }
 
 export function toAuditEvent(row: AuditEventRow): AuditEvent {

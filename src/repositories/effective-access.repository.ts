@@ -49,7 +49,7 @@ function groupMappingsSql(workspaceId: string): RawBuilder<unknown> {
      where m.workspace_id = ${workspaceId} and m.group_display_name is not null`;
 }
 
-function scopeIdsSql(workspaceId: string, scope: AccessScope): RawBuilder<unknown> | undefined {
+export function scopeIdsSql(workspaceId: string, scope: AccessScope): RawBuilder<unknown> | undefined {
   if (scope === 'workspace') {
     // user_access too: rows of users deleted without a recompute (none should exist) are cleared.
     return sql`select id as user_id from users where workspace_id = ${workspaceId}
@@ -67,21 +67,9 @@ function scopeIdsSql(workspaceId: string, scope: AccessScope): RawBuilder<unknow
   return sql.join(parts, sql` union `);
 }
 
-/**
- * Recomputes the effective access of every user in `scope` in one statement, writes the rows of
- * user_access that differ (upsert; a user who no longer exists loses the row) and returns the
- * users whose granted set changed, with before and after, in user id order.
- *
- * Runs in the caller's transaction, after the change it accounts for. Callers must already hold
- * the workspace's audit chain-head lock (appendAuditEvents takes it), or concurrent recomputes
- * could each write a snapshot computed without the other's change; this function re-takes it as
- * a guard, which is free when held.
- */
-export async function recomputeAccess(db: Executor, workspaceId: string, scope: AccessScope): Promise<AccessChangeRow[]> {
-  const scopeIds = scopeIdsSql(workspaceId, scope);
-  if (!scopeIds) return [];
-  await sql`select 1 from audit_chain_heads where workspace_id = ${workspaceId} for update`.execute(db);
-  const result = await sql<{ user_id: string; before: string[]; after: string[] }>`
+/** The one statement of recomputeAccess (exported so its SQL is snapshotted for review). */
+export function recomputeAccessStatement(workspaceId: string, scopeIds: RawBuilder<unknown>) {
+  return sql<{ user_id: string; before: string[]; after: string[] }>`
     with settings as (
       select coalesce(max(strategy), 'most-permissive') as strategy, max(default_role_id::text)::uuid as default_role_id
         from workspace_access_settings where workspace_id = ${workspaceId}
@@ -165,7 +153,24 @@ export async function recomputeAccess(db: Executor, workspaceId: string, scope: 
        where ua.workspace_id = ${workspaceId} and ua.user_id = c.user_id and not c.present
       returning 1
     )
-    select user_id, before, granted as after from changed where before <> granted order by user_id`.execute(db);
+    select user_id, before, granted as after from changed where before <> granted order by user_id`;
+}
+
+/**
+ * Recomputes the effective access of every user in `scope` in one statement, writes the rows of
+ * user_access that differ (upsert; a user who no longer exists loses the row) and returns the
+ * users whose granted set changed, with before and after, in user id order.
+ *
+ * Runs in the caller's transaction, after the change it accounts for. Callers must already hold
+ * the workspace's audit chain-head lock (appendAuditEvents takes it), or concurrent recomputes
+ * could each write a snapshot computed without the other's change; this function re-takes it as
+ * a guard, which is free when held.
+ */
+export async function recomputeAccess(db: Executor, workspaceId: string, scope: AccessScope): Promise<AccessChangeRow[]> {
+  const scopeIds = scopeIdsSql(workspaceId, scope);
+  if (!scopeIds) return [];
+  await sql`select 1 from audit_chain_heads where workspace_id = ${workspaceId} for update`.execute(db);
+  const result = await recomputeAccessStatement(workspaceId, scopeIds).execute(db);
   return result.rows.map((r) => ({ userId: r.user_id, before: r.before, after: r.after }));
 }
 

@@ -249,7 +249,7 @@ export interface PolicyChangeRow {
   after: EffectivePolicy | null;
 }
 
-function scopeSql(workspaceId: string, scope: PolicyScope): RawBuilder<unknown> | undefined {
+export function scopeSql(workspaceId: string, scope: PolicyScope): RawBuilder<unknown> | undefined {
   if (scope === 'workspace') {
     // user_policy too: rows of users deleted since are cleared (and their loss recorded).
     return sql`select id as user_id from users where workspace_id = ${workspaceId}
@@ -279,16 +279,9 @@ function effective(id: string | null, name: string | null, version: number | nul
   return id === null ? null : { policyId: id, policyName: name ?? '', version: Number(version), source: source!, groupId };
 }
 
-/**
- * Recomputes the effective policy of the users in `scope` in one statement, rewrites the
- * user_policy rows that differ (policy, version, or the rule that matched) and returns the users
- * whose enforced document changed: another policy, another version, or none at all. A user whose
- * policy stays the same but now through another rule is updated silently: Codex enforces the same.
- */
-export async function recomputeUserPolicies(db: Executor, workspaceId: string, scope: PolicyScope): Promise<PolicyChangeRow[]> {
-  const scopeIds = scopeSql(workspaceId, scope);
-  if (!scopeIds) return [];
-  const result = await sql<RawChange>`
+/** The one statement of recomputeUserPolicies (exported so its SQL is snapshotted for review). */
+export function recomputeUserPoliciesStatement(workspaceId: string, scopeIds: RawBuilder<unknown>) {
+  return sql<RawChange>`
     with scope as (${scopeIds}),
     subject as (
       select s.user_id, coalesce(u.active, false) as active
@@ -347,7 +340,19 @@ export async function recomputeUserPolicies(db: Executor, workspaceId: string, s
     )
     select * from diff
      where (before_policy_id, before_version) is distinct from (after_policy_id, after_version)
-     order by user_id`.execute(db);
+     order by user_id`;
+}
+
+/**
+ * Recomputes the effective policy of the users in `scope` in one statement, rewrites the
+ * user_policy rows that differ (policy, version, or the rule that matched) and returns the users
+ * whose enforced document changed: another policy, another version, or none at all. A user whose
+ * policy stays the same but now through another rule is updated silently: Codex enforces the same.
+ */
+export async function recomputeUserPolicies(db: Executor, workspaceId: string, scope: PolicyScope): Promise<PolicyChangeRow[]> {
+  const scopeIds = scopeSql(workspaceId, scope);
+  if (!scopeIds) return [];
+  const result = await recomputeUserPoliciesStatement(workspaceId, scopeIds).execute(db);
   return result.rows.map((r) => ({
     userId: r.user_id,
     before: effective(r.before_policy_id, r.before_policy_name, r.before_version, r.before_source, r.before_group_id),
