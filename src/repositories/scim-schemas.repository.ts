@@ -125,6 +125,26 @@ export async function countResourcesWithValues(db: Executor, workspaceId: string
   return Number(row.n);
 }
 
+/**
+ * Whether another resource of the workspace holds this value of a single-valued extension
+ * attribute. The caller holds a transaction-scoped advisory lock on the attribute, so two
+ * writers of the same value cannot both find it free.
+ */
+export async function valueTakenByOther(
+  db: Executor,
+  workspaceId: string,
+  kind: ResourceKind,
+  target: { urn: string; attribute: string; value: string; caseExact: boolean; exceptId?: string },
+): Promise<boolean> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`${workspaceId}:${kind}:${target.urn}:${target.attribute}`.toLowerCase()}, 0))`.execute(db);
+  const table = kind === 'User' ? 'users' : 'groups';
+  const stored = sql<string>`(resource -> ${target.urn}) ->> ${target.attribute}`;
+  const same = target.caseExact ? sql<boolean>`${stored} = ${target.value}` : sql<boolean>`lower(${stored}) = lower(${target.value})`;
+  let query = db.selectFrom(table).select('id').where('workspace_id', '=', workspaceId).where(same).limit(1);
+  if (target.exceptId !== undefined) query = query.where('id', '<>', target.exceptId);
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
 /** Counts one more request that carried each of these undeclared attributes. */
 export async function recordUnknownAttributes(db: Executor, workspaceId: string, kind: ResourceKind, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;

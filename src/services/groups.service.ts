@@ -13,7 +13,7 @@ import { planGroupPatch, type MemberOp } from '../scim/patch.js';
 import { normalizeGroup, type StoredResource } from '../scim/resource.js';
 import { commit } from './commit.js';
 import type { ScimContext } from './context.js';
-import { reportUnknownAttributes } from './scim-schemas.service.js';
+import { checkUniqueExtensionValues, reportUnknownAttributes } from './scim-schemas.service.js';
 import { changedAttributes } from './user-resource.js';
 
 // Use-cases of the SCIM Groups endpoint. A group's row lock serialises every change to its
@@ -100,6 +100,7 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<Grou
   const { resource, memberIds } = normalizeGroup(body, { kind: 'create' }, ctx.schemas.group);
   const id = randomUUID();
   const created = await write(ctx, () => resource.displayName, async (trx) => {
+    await checkUniqueExtensionValues(trx, ctx, ctx.schemas.group, resource);
     const row = await groups.insertGroup(trx, { id, workspace_id: ctx.workspaceId, ...groupColumns(resource), resource: JSON.stringify(resource) });
     const delta: MembershipDelta = { added: [], removed: [] };
     await applyMemberOp(trx, ctx, id, { op: 'add', userIds: memberIds }, delta);
@@ -152,6 +153,7 @@ async function modifyGroup(
     const events = [...attributeEvents(id, current.resource as Record<string, unknown>, resource), ...memberEvents(id, delta)];
     if (events.length === 0) return current;
     const attributesChanged = !isDeepStrictEqual(resource, current.resource);
+    if (attributesChanged) await checkUniqueExtensionValues(trx, ctx, ctx.schemas.group, resource, id);
     const updated = await groups.touchGroup(trx, ctx.workspaceId, id, attributesChanged ? groupColumns(resource) : undefined);
     await commit(trx, ctx.audit, events);
     return updated;

@@ -13,6 +13,7 @@ import {
   type SchemaDef,
   type UnknownAttributePolicy,
 } from '../scim/schemas/index.js';
+import { ScimError } from '../scim/errors.js';
 import { addedUnknownAttributes, type StoredResource } from '../scim/resource.js';
 import { AdminApiError, notFound } from './admin-errors.js';
 import type { ScimContext } from './context.js';
@@ -68,6 +69,27 @@ export function createSchemaCache(): SchemaCache {
 export async function loadWorkspaceSchemas(db: Executor, workspaceId: string): Promise<WorkspaceSchemas> {
   const [rows, policy] = await Promise.all([repo.listExtensionSchemas(db, workspaceId), repo.getUnknownAttributePolicy(db, workspaceId)]);
   return buildWorkspaceSchemas(-1, rows, policy);
+}
+
+/**
+ * RFC 7643 §2.2 uniqueness of declared extension attributes: a write whose resource holds a value
+ * another resource of the workspace already holds is 409 uniqueness. Checked in the write's
+ * transaction, under an advisory lock per attribute, for each such value the resource holds.
+ */
+export async function checkUniqueExtensionValues(trx: Executor, ctx: ScimContext, schema: ResourceSchema, resource: StoredResource, exceptId?: string): Promise<void> {
+  for (const extension of schema.extensions) {
+    const values = resource[extension.id];
+    if (values === null || typeof values !== 'object') continue;
+    for (const def of extension.attributes) {
+      if (def.uniqueness === 'none' || def.multiValued || def.type === 'complex') continue;
+      const value = (values as Record<string, unknown>)[def.name];
+      if (value === undefined || value === null) continue;
+      const text = String(value);
+      if (await repo.valueTakenByOther(trx, ctx.workspaceId, schema.kind, { urn: extension.id, attribute: def.name, value: text, caseExact: def.caseExact, exceptId })) {
+        throw ScimError.of('uniqueness', `${extension.id}:${def.name} ${JSON.stringify(value)} is already taken in this workspace`);
+      }
+    }
+  }
 }
 
 const MAX_REPORTED_PER_REQUEST = 100;

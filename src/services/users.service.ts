@@ -13,7 +13,7 @@ import { applyUserPatch } from '../scim/patch.js';
 import { normalizeUser, type StoredResource } from '../scim/resource.js';
 import { commit } from './commit.js';
 import type { ScimContext } from './context.js';
-import { reportUnknownAttributes } from './scim-schemas.service.js';
+import { checkUniqueExtensionValues, reportUnknownAttributes } from './scim-schemas.service.js';
 import { changedAttributes, toUserResource, userColumns, type ScimResource } from './user-resource.js';
 
 // Use-cases of the SCIM Users endpoint. Each write is one transaction with its audit events.
@@ -50,6 +50,7 @@ export async function createUser(ctx: ScimContext, body: unknown): Promise<ScimR
   const resource = normalizeUser(body, { kind: 'create' }, ctx.schemas.user);
   const id = randomUUID();
   const row = await ctx.db.transaction().execute(async (trx) => {
+    await checkUniqueExtensionValues(trx, ctx, ctx.schemas.user, resource);
     let inserted: UserRow;
     try {
       inserted = await users.insertUser(trx, { id, workspace_id: ctx.workspaceId, ...userColumns(resource), resource: JSON.stringify(resource) });
@@ -97,6 +98,7 @@ async function modifyUser(
     before = current.resource as StoredResource;
     // Okta PUTs the whole user on every sync: an unchanged resource is no write (jsonb reorders keys).
     if (isDeepStrictEqual(resource, current.resource)) return current;
+    await checkUniqueExtensionValues(trx, ctx, ctx.schemas.user, resource, id);
     let updated: UserRow;
     try {
       updated = await users.updateUser(trx, ctx.workspaceId, id, userColumns(resource));

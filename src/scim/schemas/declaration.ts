@@ -18,7 +18,7 @@ const characteristics = {
   caseExact: Type.Optional(Type.Boolean({ default: false })),
   mutability: Type.Optional(Literals(['readWrite', 'immutable', 'readOnly', 'writeOnly'] as const)),
   returned: Type.Optional(Literals(['default', 'always', 'request', 'never'] as const)),
-  uniqueness: Type.Optional(Literals(['none', 'server', 'global'] as const, 'Only "none" is accepted: uniqueness of extension values is not enforced')),
+  uniqueness: Type.Optional(Literals(['none', 'server', 'global'] as const, 'server and global: no two resources of the workspace hold the same value (compared as caseExact says)')),
   canonicalValues: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
   referenceTypes: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10 })),
 };
@@ -90,8 +90,11 @@ function checkAttributes(attributes: AttributeDeclaration[], pointer: string, to
     } else if (a.subAttributes !== undefined) {
       problems.push({ pointer: `${at}/subAttributes`, message: `only complex attributes have sub-attributes ("${a.name}" is ${a.type})` });
     }
-    if (a.uniqueness !== undefined && a.uniqueness !== 'none') {
-      problems.push({ pointer: `${at}/uniqueness`, message: 'only "none" is supported for declared attributes: the server does not enforce uniqueness of extension values' });
+    // Uniqueness is enforced per workspace (server and global alike: one workspace is the service
+    // provider an IdP sees) on single values; among array items or sub-attributes it would be
+    // ambiguous what is unique.
+    if (a.uniqueness !== undefined && a.uniqueness !== 'none' && (!topLevel || a.multiValued || a.type === 'complex' || a.type === 'boolean')) {
+      problems.push({ pointer: `${at}/uniqueness`, message: 'uniqueness applies to single-valued, non-boolean top-level attributes only' });
     }
     if (a.referenceTypes !== undefined && a.type !== 'reference') problems.push({ pointer: `${at}/referenceTypes`, message: 'only reference attributes have referenceTypes' });
   });

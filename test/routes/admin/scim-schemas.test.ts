@@ -87,7 +87,7 @@ t.test('declaring, using and removing an extension schema', async (t) => {
       ['duplicate names', CUSTOM, { ...declaration, attributes: [{ name: 'a', type: 'string' }, { name: 'A', type: 'string' }] }, /declared twice/],
       ['complex without sub-attributes', CUSTOM, { ...declaration, attributes: [{ name: 'a', type: 'complex' }] }, /needs sub-attributes/],
       ['bad attribute name', CUSTOM, { ...declaration, attributes: [{ name: '1st', type: 'string' }] }, /must start with a letter/],
-      ['uniqueness not enforced', CUSTOM, { ...declaration, attributes: [{ name: 'a', type: 'string', uniqueness: 'server' }] }, /only "none"/],
+      ['uniqueness of a multi-valued attribute', CUSTOM, { ...declaration, attributes: [{ name: 'a', type: 'string', multiValued: true, uniqueness: 'server' }] }, /single-valued/],
     ];
     for (const [name, urn, body, message] of cases) {
       const res = await api('PUT', path(urn), { body });
@@ -97,6 +97,24 @@ t.test('declaring, using and removing an extension schema', async (t) => {
     const unknownType = await api('PUT', path(CUSTOM), { body: { ...declaration, attributes: [{ name: 'a', type: 'uuid' }] } });
     t.equal(unknownType.statusCode, 400, 'shape errors come from the route schema');
     t.equal((await api('GET', path(CUSTOM))).statusCode, 404, 'nothing was declared');
+  });
+
+  t.test('uniqueness server: no two users hold the same value, compared as caseExact says', async (t) => {
+    const BADGE = 'urn:example:Badges:2.0:User';
+    const res = await api('PUT', path(BADGE), { body: { name: 'Badges', resourceTypes: ['User'], attributes: [{ name: 'badgeId', type: 'string', uniqueness: 'server' }] } });
+    t.equal(res.statusCode, 201, res.body);
+    const post = (userName: string, badgeId: string) => scim('POST', '/Users', { schemas: [USER, BADGE], userName, [BADGE]: { badgeId } });
+    const first = await post('b1@example.com', 'B-100');
+    t.equal(first.statusCode, 201);
+    const taken = await post('b2@example.com', 'b-100');
+    t.match(json(taken), { status: '409', scimType: 'uniqueness', detail: /badgeId/ }, 'case-insensitive unless caseExact');
+    const second = json(await post('b3@example.com', 'B-200'));
+    const moved = await scim('PATCH', `/Users/${second.id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'badgeId', value: 'B-100' }] });
+    t.equal(moved.statusCode, 409, 'a PATCH to a taken value is refused too');
+    const same = await scim('PATCH', `/Users/${json(first).id}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'B One' }] });
+    t.equal(same.statusCode, 200, 'a resource never collides with itself');
+    const raced = await Promise.all([post('r1@example.com', 'B-300'), post('r2@example.com', 'B-300')]);
+    t.same(raced.map((r) => r.statusCode).sort(), [201, 409], 'two concurrent writers of one value: one wins');
   });
 
   t.test('compliance may read, not declare', async (t) => {
