@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { Db } from '../db/index.js';
 import type { Workspace } from '../db/types.js';
 import { listWorkspaces } from '../repositories/workspaces.repository.js';
-import { AdminApiError } from '../services/admin-errors.js';
+import { DomainError } from '../services/admin-errors.js';
 import { exportJsonl } from '../services/audit-export.service.js';
 import { verifyAudit, type AuditVerifyReport } from '../services/audit-query.service.js';
 import { AuditPurgeRefusedError, getRetention, MAX_RETENTION_DAYS, purgeWorkspace, setRetention } from '../services/audit-retention.service.js';
@@ -32,7 +32,7 @@ async function asUserErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof AdminApiError || error instanceof AuditPurgeRefusedError) throw new UserError(error.message);
+    if (error instanceof DomainError || error instanceof AuditPurgeRefusedError) throw new UserError(error.message);
     throw error;
   }
 }

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, type Config } from '../config/index.js';
 import { createDb, type DbHandle } from '../db/index.js';
 import { DataDirLockedError } from '../db/pglite-lock.js';
-import { AdminApiError } from '../services/admin-errors.js';
+import { DomainError } from '../services/admin-errors.js';
 import { AdminTokenError } from '../services/admin-tokens.service.js';
 import { TokenError } from '../services/tokens.service.js';
 import { registerAuditCommands } from './audit.command.js';
@@ -14,7 +14,7 @@ import { registerTokenCommands } from './token.command.js';
 import { registerWorkspaceCommands } from './workspace.command.js';
 import { WorkspaceError } from '../services/workspaces.service.js';
 
-const USER_ERRORS = [UserError, WorkspaceError, TokenError, AdminTokenError, AdminApiError, ConfigError, DataDirLockedError];
+const USER_ERRORS = [UserError, WorkspaceError, TokenError, AdminTokenError, DomainError, ConfigError, DataDirLockedError];
 // Node's network errors and PostgreSQL's connection-time SQLSTATEs (bad password, missing database).
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '28P01', '28000', '3D000']);
 

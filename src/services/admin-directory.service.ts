@@ -3,7 +3,7 @@ import type { UserRow } from '../db/types.js';
 import * as read from '../repositories/admin-read.repository.js';
 import { findGroupIdsByReference } from '../repositories/groups.repository.js';
 import { isUuid } from '../repositories/ids.js';
-import { AdminApiError, badRequest, notFound } from './admin-errors.js';
+import { conflict, invalid, notFound } from './admin-errors.js';
 
 // The admin API's read-only view of SCIM users and groups: plain JSON rather than SCIM resources,
 // looked up by id, userName or email, paged by opaque keyset cursors.
@@ -102,14 +102,14 @@ export function decodeCursor(cursor: string | undefined, arity: number): string[
   } catch {
     // fall through
   }
-  throw badRequest('cursor', 'cursor is not a cursor this API returned');
+  throw invalid('cursor', 'cursor is not a cursor this API returned');
 }
 
 function keyset(cursor: string | undefined): { key: string; id: string } | undefined {
   const position = decodeCursor(cursor, 2);
   if (!position) return undefined;
   const [key, id] = position as [string, string];
-  if (!isUuid(id)) throw badRequest('cursor', 'cursor is not a cursor this API returned');
+  if (!isUuid(id)) throw invalid('cursor', 'cursor is not a cursor this API returned');
   return { key, id };
 }
 
@@ -133,7 +133,7 @@ export async function listUsers(
 export async function resolveUserRow(db: Db, workspaceId: string, ref: string): Promise<UserRow> {
   const rows = await read.usersByRef(db, workspaceId, ref);
   if (rows.length === 0) throw notFound('user', ref);
-  if (rows.length > 1) throw new AdminApiError(409, `Several users have the email ${JSON.stringify(ref)}; name the user by id or userName`);
+  if (rows.length > 1) throw conflict(`Several users have the email ${JSON.stringify(ref)}; name the user by id or userName`);
   return rows[0]!;
 }
 
@@ -158,7 +158,7 @@ export async function listGroups(db: Db, workspaceId: string, query: { search?: 
  */
 export async function findGroupByRef(db: Executor, workspaceId: string, ref: string): Promise<string | undefined> {
   const ids = await findGroupIdsByReference(db, workspaceId, ref);
-  if (ids.length > 1) throw new AdminApiError(409, `${ids.length} groups match ${JSON.stringify(ref)}; use the group's id`);
+  if (ids.length > 1) throw conflict(`${ids.length} groups match ${JSON.stringify(ref)}; use the group's id`);
   return ids[0];
 }
 
@@ -178,7 +178,7 @@ export async function groupMembers(db: Db, workspaceId: string, groupId: string,
   // Existence only: counting a 100,000-member group for each page would be wasted work.
   const group = { id: await resolveGroupRef(db, workspaceId, groupId) };
   const position = decodeCursor(query.cursor, 1);
-  if (position && !isUuid(position[0]!)) throw badRequest('cursor', 'cursor is not a cursor this API returned');
+  if (position && !isUuid(position[0]!)) throw invalid('cursor', 'cursor is not a cursor this API returned');
   const rows = await read.groupMemberPage(db, group.id, position?.[0], query.limit + 1);
   return paged(
     rows,

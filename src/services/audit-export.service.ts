@@ -8,7 +8,7 @@ import {
   findWorkspaceName,
   headTimeAfterInFlightAppends,
 } from '../repositories/audit-query.repository.js';
-import { AdminApiError } from './admin-errors.js';
+import { invalid } from './admin-errors.js';
 
 // Compliance export (DOMAIN.md, issue 5): the trail as time-windowed JSONL files — list the files
 // after a timestamp, download one — one record per event with a stable id that consumers
@@ -128,7 +128,7 @@ export async function listExportFiles(
   options: { after?: Date; limit?: number; includeIncomplete?: boolean; now?: Date; pathPrefix?: string } = {},
 ): Promise<ExportFileList> {
   const limit = options.limit ?? DEFAULT_WINDOW_LIST;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_WINDOW_LIST) throw new AdminApiError(400, `limit must be from 1 to ${MAX_WINDOW_LIST}`, 'limit');
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_WINDOW_LIST) throw invalid('limit', `limit must be from 1 to ${MAX_WINDOW_LIST}`);
   const now = options.now ?? new Date();
   const sealed = await completeThrough(db, workspaceId, now);
   const base = { windowSize: WINDOW_SIZE, completeThrough: sealed.toISOString() };
@@ -205,7 +205,7 @@ export interface ExportWindow {
 /** One file of the listing, by id (`2026-11-21T10Z`). */
 export async function exportWindow(db: Executor, workspaceId: string, id: string, options: { now?: Date; pageSize?: number; onPage?: (rows: number) => void } = {}): Promise<ExportWindow> {
   const window = parseWindowId(id);
-  if (!window) throw new AdminApiError(400, 'the file name must be a UTC hour like 2026-11-21T10Z.jsonl', 'window');
+  if (!window) throw invalid('window', 'the file name must be a UTC hour like 2026-11-21T10Z.jsonl');
   const sealed = await completeThrough(db, workspaceId, options.now ?? new Date());
   return {
     id,

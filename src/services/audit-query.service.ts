@@ -21,7 +21,7 @@ import {
 } from '../repositories/audit-query.repository.js';
 import { findUsersByRef } from '../repositories/effective-access.repository.js';
 import { isUuid } from '../repositories/ids.js';
-import { AdminApiError } from './admin-errors.js';
+import { DomainError, conflict, invalid } from './admin-errors.js';
 import { findGroupByRef } from './admin-directory.service.js';
 import { verifyAuditChain } from './audit-verify.service.js';
 
@@ -35,10 +35,11 @@ export const MAX_PAGE = 1000;
 export const MAX_USER_GROUPS = 1000;
 
 /** 410: the instant asked about lies before the history the retention purge kept. */
-export class AuditHistoryPurgedError extends AdminApiError {
+export class AuditHistoryPurgedError extends DomainError {
   override name = 'AuditHistoryPurgedError';
   constructor(readonly historyStartsAt: Date) {
-    super(410, `Audit history before ${historyStartsAt.toISOString()} has been purged (retention); ask about ${historyStartsAt.toISOString()} or later`, 'at');
+    const message = `Audit history before ${historyStartsAt.toISOString()} has been purged (retention); ask about ${historyStartsAt.toISOString()} or later`;
+    super('gone', message, [{ pointer: '/at', detail: message }]);
   }
 }
 
@@ -121,7 +122,7 @@ function encodeCursor(state: CursorState, print: string): string {
 }
 
 function decodeCursor(cursor: string, print: string): CursorState {
-  const bad = () => new AdminApiError(400, 'cursor is not a cursor this query returned (the filters must stay the same from page to page)', 'cursor');
+  const bad = () => invalid('cursor', 'cursor is not a cursor this query returned (the filters must stay the same from page to page)');
   const text = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   const match = /^a1\.(asc|desc)\.(\d{1,15})\.([A-Za-z0-9_-]{16})$/.exec(text);
   if (!match || match[3] !== print) throw bad();
@@ -130,7 +131,7 @@ function decodeCursor(cursor: string, print: string): CursorState {
 
 function checkLimit(limit: number | undefined): number {
   const value = limit ?? DEFAULT_PAGE;
-  if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE) throw new AdminApiError(400, `limit must be an integer from 1 to ${MAX_PAGE}`, 'limit');
+  if (!Number.isInteger(value) || value < 1 || value > MAX_PAGE) throw invalid('limit', `limit must be an integer from 1 to ${MAX_PAGE}`);
   return value;
 }
 
@@ -142,7 +143,7 @@ function expandTypes(types: readonly string[] | undefined): string[] | undefined
   const out = new Set<string>();
   for (const raw of types) {
     const type = raw.trim();
-    if (!TYPE_PATTERN.test(type)) throw new AdminApiError(400, `type ${JSON.stringify(raw)} is not an event type (e.g. group.member_added or group.*)`, 'type');
+    if (!TYPE_PATTERN.test(type)) throw invalid('type', `type ${JSON.stringify(raw)} is not an event type (e.g. group.member_added or group.*)`);
     if (type.endsWith('.*')) {
       const prefix = type.slice(0, -1);
       for (const t of AUDIT_EVENT_TYPES) if (t.startsWith(prefix)) out.add(t);
@@ -156,7 +157,7 @@ function expandTypes(types: readonly string[] | undefined): string[] | undefined
 
 function lowerUuid(value: string | undefined, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (!isUuid(value)) throw new AdminApiError(400, `${field} must be a uuid`, field);
+  if (!isUuid(value)) throw invalid(field, `${field} must be a uuid`);
   return value.toLowerCase();
 }
 
@@ -164,7 +165,7 @@ function lowerUuid(value: string | undefined, field: string): string | undefined
 export async function listEvents(db: Executor, workspaceId: string, query: EventQuery): Promise<EventPage> {
   const limit = checkLimit(query.limit);
   const order = query.order ?? 'asc';
-  if (query.from && query.to && query.from.getTime() >= query.to.getTime()) throw new AdminApiError(400, 'from must be earlier than to', 'from');
+  if (query.from && query.to && query.from.getTime() >= query.to.getTime()) throw invalid('from', 'from must be earlier than to');
   const filter: AuditEventFilter = {
     from: query.from,
     to: query.to,
@@ -192,8 +193,8 @@ export async function listEvents(db: Executor, workspaceId: string, query: Event
 export async function resolveUserId(db: Executor, workspaceId: string, userRef: string): Promise<string> {
   if (isUuid(userRef)) return userRef.toLowerCase();
   const ids = await findUsersByRef(db, workspaceId, userRef);
-  if (ids.length === 0) throw new AdminApiError(404, `No user ${JSON.stringify(userRef)} in this workspace (a deleted user is found by its id)`);
-  if (ids.length > 1) throw new AdminApiError(409, `${JSON.stringify(userRef)} names ${ids.length} users; use a user id`, 'user');
+  if (ids.length === 0) throw new DomainError('not_found', `No user ${JSON.stringify(userRef)} in this workspace (a deleted user is found by its id)`);
+  if (ids.length > 1) throw conflict(`${JSON.stringify(userRef)} names ${ids.length} users; use a user id`, 'user');
   return ids[0]!;
 }
 
@@ -212,7 +213,7 @@ async function historyGroupId(db: Executor, workspaceId: string, ref: string): P
   const current = await findGroupByRef(db, workspaceId, ref);
   if (current !== undefined) return current;
   if (isUuid(ref) && (await hasHistory(db, workspaceId, 'group', ref.toLowerCase()))) return ref.toLowerCase();
-  throw new AdminApiError(404, `No group ${JSON.stringify(ref)} in this workspace or its audit trail`);
+  throw new DomainError('not_found', `No group ${JSON.stringify(ref)} in this workspace or its audit trail`);
 }
 
 export async function groupHistory(db: Executor, workspaceId: string, groupRef: string, query: Omit<EventQuery, 'userId' | 'groupId'>): Promise<EventPage & { groupId: string }> {
@@ -276,7 +277,7 @@ function decodeIdCursor(kind: string, at: Date, cursor: string | undefined): str
   if (cursor === undefined) return undefined;
   const text = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   const prefix = `${kind}.${at.getTime()}.`;
-  if (!text.startsWith(prefix) || text.length === prefix.length) throw new AdminApiError(400, 'cursor is not a cursor this query returned (keep `at` the same from page to page)', 'cursor');
+  if (!text.startsWith(prefix) || text.length === prefix.length) throw invalid('cursor', 'cursor is not a cursor this query returned (keep `at` the same from page to page)');
   return text.slice(prefix.length);
 }
 
@@ -293,7 +294,7 @@ export async function groupMembersAsOf(
   const afterId = decodeIdCursor('m', at, page.cursor);
   return snapshotRead(db, async (db) => {
     const { basis, purge } = await historyBasis(db, workspaceId, at);
-    if (!(await hasHistory(db, workspaceId, 'group', groupId))) throw new AdminApiError(404, `The audit trail records no group ${groupId}`);
+    if (!(await hasHistory(db, workspaceId, 'group', groupId))) throw new DomainError('not_found', `The audit trail records no group ${groupId}`);
     const [rows, lifecycle] = await Promise.all([
       readGroupMembersAsOf(db, workspaceId, groupId, at, { afterId, limit: limit + 1 }),
       lastGroupEventAsOf(db, workspaceId, groupId, at, ['group.created', 'group.renamed', 'group.deleted']),
@@ -341,7 +342,7 @@ export async function effectivePermissionsAsOf(db: Executor, workspaceId: string
   return snapshotRead(db, async (db) => {
     const userId = await resolveUserId(db, workspaceId, userRef);
     const { basis, purge } = await historyBasis(db, workspaceId, at);
-    if (!(await hasHistory(db, workspaceId, 'user', userId))) throw new AdminApiError(404, `The audit trail records no user ${userId}`);
+    if (!(await hasHistory(db, workspaceId, 'user', userId))) throw new DomainError('not_found', `The audit trail records no user ${userId}`);
     const [change, checkpoint, lifecycle, named, groups] = await Promise.all([
       lastTargetEventAsOf(db, workspaceId, { type: 'user', id: userId }, at, ['access.changed']),
       findCheckpointAccess(db, workspaceId, userId),

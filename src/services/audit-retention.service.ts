@@ -17,7 +17,7 @@ import {
   upsertRetentionDays,
   type CheckpointSummary,
 } from '../repositories/audit-query.repository.js';
-import { AdminApiError } from './admin-errors.js';
+import { invalid } from './admin-errors.js';
 
 // Retention (issue 5): how long a workspace keeps its audit events, and the purge that removes
 // older ones. A purge batch is one transaction holding the workspace's chain-head lock (appenders
@@ -61,7 +61,7 @@ export async function getRetention(db: Executor, workspaceId: string, serviceDay
 function checkDays(days: number | null | 'default'): void {
   if (days === null || days === 'default') return;
   if (!Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS) {
-    throw new AdminApiError(400, `retentionDays must be a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or null to keep everything`, 'retentionDays');
+    throw invalid('retentionDays', `retentionDays must be a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or null to keep everything`);
   }
 }
 

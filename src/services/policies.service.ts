@@ -9,7 +9,7 @@ import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../repositories/errors.js';
 import { isUuid } from '../repositories/ids.js';
 import * as repo from '../repositories/policies.repository.js';
-import { AdminApiError, badRequest, notFound } from './admin-errors.js';
+import { DomainError, conflict, invalid, notFound, preconditionFailed, preconditionRequired } from './admin-errors.js';
 import { commit, type CommittedEvent, type Projector } from './commit.js';
 import { decodeCursor, encodeCursor, resolveGroupRef, resolveUserRow, type Page } from './admin-directory.service.js';
 
@@ -88,16 +88,16 @@ export interface PolicyWrite<T> {
 // ---- input checks --------------------------------------------------------------------------
 
 function checkName(value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw badRequest('name', 'name must be a non-empty string');
+  if (typeof value !== 'string' || value.trim() === '') throw invalid('name', 'name must be a non-empty string');
   const name = value.trim();
-  if (name.length > MAX_NAME) throw badRequest('name', `name must be at most ${MAX_NAME} characters`);
+  if (name.length > MAX_NAME) throw invalid('name', `name must be at most ${MAX_NAME} characters`);
   return name;
 }
 
 function checkDescription(value: unknown): string | null {
   if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') throw badRequest('description', 'description must be a string or null');
-  if (value.length > MAX_DESCRIPTION) throw badRequest('description', `description must be at most ${MAX_DESCRIPTION} characters`);
+  if (typeof value !== 'string') throw invalid('description', 'description must be a string or null');
+  if (value.length > MAX_DESCRIPTION) throw invalid('description', `description must be at most ${MAX_DESCRIPTION} characters`);
   return value.trim() === '' ? null : value;
 }
 
@@ -110,13 +110,15 @@ interface CheckedToml {
 
 /** Parses and validates a policy document: a 400 naming the line and key of every problem. */
 export function checkToml(value: unknown): CheckedToml {
-  if (typeof value !== 'string') throw badRequest('toml', 'toml must be the text of a requirements.toml document');
-  if (Buffer.byteLength(value, 'utf8') > MAX_TOML_BYTES) throw badRequest('toml', `toml must be at most ${MAX_TOML_BYTES} bytes`);
+  if (typeof value !== 'string') throw invalid('toml', 'toml must be the text of a requirements.toml document');
+  if (Buffer.byteLength(value, 'utf8') > MAX_TOML_BYTES) throw invalid('toml', `toml must be at most ${MAX_TOML_BYTES} bytes`);
   const result = parsePolicyToml(value);
   if (!result.ok) {
     const shown = result.errors.slice(0, 20).map(formatProblem);
     const more = result.errors.length > shown.length ? `; and ${result.errors.length - shown.length} more` : '';
-    throw badRequest('toml', `toml is not a valid requirements.toml: ${shown.join('; ')}${more}`);
+    // Every problem, each with its line and key, like the warnings of a valid document.
+    const problems = result.errors.map((p) => ({ pointer: '/toml', detail: formatProblem(p), ...(p.line !== undefined ? { line: p.line } : {}), ...(p.key !== undefined ? { key: p.key } : {}) }));
+    throw new DomainError('invalid', `toml is not a valid requirements.toml: ${shown.join('; ')}${more}`, problems);
   }
   return { toml: value, parsed: result.parsed, warnings: result.warnings, sha256: createHash('sha256').update(value, 'utf8').digest('hex') };
 }
@@ -126,7 +128,7 @@ export function checkIfMatch(ifMatch: string | undefined, current: number, what:
   if (ifMatch === undefined) return;
   const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1'));
   if (tags.includes('*') || tags.includes(String(current))) return;
-  throw new AdminApiError(412, `If-Match ${ifMatch} does not match the current version of the ${what} ("${current}"); read it again and retry`);
+  throw preconditionFailed(`If-Match ${ifMatch} does not match the current version of the ${what} ("${current}"); read it again and retry`);
 }
 
 export const etag = (version: number): string => `"${version}"`;
@@ -135,8 +137,8 @@ function actorName(audit: AuditContext): string {
   return audit.actor.display ? `${audit.actor.id} (${audit.actor.display})` : audit.actor.id;
 }
 
-function duplicateName(name: string): AdminApiError {
-  return new AdminApiError(409, `A policy named ${JSON.stringify(name)} already exists in this workspace`, 'name');
+function duplicateName(name: string): DomainError {
+  return conflict(`A policy named ${JSON.stringify(name)} already exists in this workspace`, 'name');
 }
 
 // ---- effective policy (also called from the SCIM services) -----------------------------------
@@ -274,7 +276,7 @@ export async function getPolicy(db: Executor, workspaceId: string, id: string): 
 
 export async function listPolicies(db: Executor, workspaceId: string, query: { cursor?: string; limit: number }): Promise<Page<PolicyView>> {
   const position = decodeCursor(query.cursor, 2);
-  if (position && !isUuid(position[1]!)) throw badRequest('cursor', 'cursor is not a cursor this API returned');
+  if (position && !isUuid(position[1]!)) throw invalid('cursor', 'cursor is not a cursor this API returned');
   const after = position ? { name: position[0]!, id: position[1]! } : undefined;
   const rows = await repo.pagePolicies(db, workspaceId, after, query.limit + 1);
   const more = rows.length > query.limit;
@@ -396,17 +398,17 @@ export async function deletePolicy(db: Db, audit: AuditContext, id: string, ifMa
     });
   } catch (error) {
     // A rule or the fallback named the policy in a transaction that committed after our check.
-    if (isForeignKeyViolation(error)) throw new AdminApiError(409, 'The policy was assigned while it was being deleted; remove it from the rules and the fallback first');
+    if (isForeignKeyViolation(error)) throw conflict('The policy was assigned while it was being deleted; remove it from the rules and the fallback first');
     throw error;
   }
 }
 
-function inUse(name: string, refs: { positions: number[]; fallback: boolean }): AdminApiError {
+function inUse(name: string, refs: { positions: number[]; fallback: boolean }): DomainError {
   const where = [
     ...(refs.positions.length > 0 ? [`rule${refs.positions.length > 1 ? 's' : ''} ${refs.positions.join(', ')}`] : []),
     ...(refs.fallback ? ['the fallback'] : []),
   ].join(' and ');
-  return new AdminApiError(409, `Policy ${JSON.stringify(name)} is in use by ${where}; remove it there first`);
+  return conflict(`Policy ${JSON.stringify(name)} is in use by ${where}; remove it there first`);
 }
 
 export async function listVersions(db: Executor, workspaceId: string, id: string, query: { cursor?: string; limit: number }): Promise<Page<PolicyVersionView>> {
@@ -414,7 +416,7 @@ export async function listVersions(db: Executor, workspaceId: string, id: string
   if (!policy) throw notFound('policy', id);
   const position = decodeCursor(query.cursor, 1);
   const before = position ? Number(position[0]) : undefined;
-  if (before !== undefined && !Number.isInteger(before)) throw badRequest('cursor', 'cursor is not a cursor this API returned');
+  if (before !== undefined && !Number.isInteger(before)) throw invalid('cursor', 'cursor is not a cursor this API returned');
   const rows = await repo.pageVersions(db, id, before, query.limit + 1);
   const more = rows.length > query.limit;
   const items = (more ? rows.slice(0, query.limit) : rows).map(toVersionView);
@@ -483,20 +485,20 @@ function ruleRecord(r: { position: number; groupId: string | null; groupName: st
  * 412 and must read the first's order before trying again.
  */
 export async function replaceRules(db: Db, audit: AuditContext, rules: readonly RuleInput[], ifMatch: string | undefined): Promise<PolicyWrite<AssignmentView>> {
-  if (ifMatch === undefined) throw new AdminApiError(428, 'If-Match is required: send the ETag (version) of GET /policy-rules');
+  if (ifMatch === undefined) throw preconditionRequired('If-Match is required: send the ETag (version) of GET /policy-rules');
   // The order of rules decides who gets which policy: a reorder must name the version it was made
   // from, so `*` (any version) would defeat the check the header is required for.
-  if (ifMatch.split(',').some((tag) => tag.trim() === '*')) throw new AdminApiError(428, 'If-Match: * is not accepted here: send the ETag (version) of GET /policy-rules');
-  if (!Array.isArray(rules)) throw badRequest('rules', 'rules must be an array');
-  if (rules.length > MAX_RULES) throw badRequest('rules', `at most ${MAX_RULES} rules`);
+  if (ifMatch.split(',').some((tag) => tag.trim() === '*')) throw preconditionRequired('If-Match: * is not accepted here: send the ETag (version) of GET /policy-rules');
+  if (!Array.isArray(rules)) throw invalid('rules', 'rules must be an array');
+  if (rules.length > MAX_RULES) throw invalid('rules', `at most ${MAX_RULES} rules`);
   const seen = new Map<string, number>();
   rules.forEach((r, i) => {
-    if (!isUuid(r.groupId)) throw badRequest(`rules.${i}.groupId`, `rules[${i}].groupId must be a group id (uuid)`);
-    if (!isUuid(r.policyId)) throw badRequest(`rules.${i}.policyId`, `rules[${i}].policyId must be a policy id (uuid)`);
+    if (!isUuid(r.groupId)) throw invalid(`rules.${i}.groupId`, `rules[${i}].groupId must be a group id (uuid)`);
+    if (!isUuid(r.policyId)) throw invalid(`rules.${i}.policyId`, `rules[${i}].policyId must be a policy id (uuid)`);
     const key = r.groupId.toLowerCase();
     const earlier = seen.get(key);
     // A second rule for a group could never match: first match wins.
-    if (earlier !== undefined) throw badRequest(`rules.${i}.groupId`, `rules[${i}].groupId repeats the group of rules[${earlier}]; a later rule for the same group could never match`);
+    if (earlier !== undefined) throw invalid(`rules.${i}.groupId`, `rules[${i}].groupId repeats the group of rules[${earlier}]; a later rule for the same group could never match`);
     seen.set(key, i);
   });
   let changes = 0;
@@ -514,8 +516,8 @@ export async function replaceRules(db: Db, audit: AuditContext, rules: readonly 
       const groupId = r.groupId.toLowerCase();
       const policyId = r.policyId.toLowerCase();
       const name = groupName.get(groupId);
-      if (name === undefined) throw badRequest(`rules.${i}.groupId`, `rules[${i}].groupId: no group ${JSON.stringify(r.groupId)} in this workspace`);
-      if (!policyName.has(policyId)) throw badRequest(`rules.${i}.policyId`, `rules[${i}].policyId: no policy ${JSON.stringify(r.policyId)} in this workspace`);
+      if (name === undefined) throw invalid(`rules.${i}.groupId`, `rules[${i}].groupId: no group ${JSON.stringify(r.groupId)} in this workspace`);
+      if (!policyName.has(policyId)) throw invalid(`rules.${i}.policyId`, `rules[${i}].policyId: no policy ${JSON.stringify(r.policyId)} in this workspace`);
       return { position: i + 1, groupId, groupName: name, policyId, policyName: policyName.get(policyId)! };
     });
     const beforeRecords = before.map((r) => ruleRecord({ position: r.position, groupId: r.group_id, groupName: r.group_name, policyId: r.policy_id, policyName: r.policy_name }));
@@ -533,13 +535,13 @@ export async function replaceRules(db: Db, audit: AuditContext, rules: readonly 
 
 /** Sets (policyId) or clears (null) the fallback policy. `ifMatch` is optional here. */
 export async function setFallback(db: Db, audit: AuditContext, policyId: string | null, ifMatch?: string): Promise<PolicyWrite<AssignmentView>> {
-  if (policyId !== null && !isUuid(policyId)) throw badRequest('policyId', 'policyId must be a policy id (uuid)');
+  if (policyId !== null && !isUuid(policyId)) throw invalid('policyId', 'policyId must be a policy id (uuid)');
   let changes = 0;
   await db.transaction().execute(async (trx) => {
     const assignment = await repo.lockAssignment(trx, audit.workspaceId);
     checkIfMatch(ifMatch, assignment.version, 'policy rules');
     const target = policyId === null ? null : await repo.findPolicy(trx, audit.workspaceId, policyId);
-    if (policyId !== null && !target) throw badRequest('policyId', `no policy ${JSON.stringify(policyId)} in this workspace`);
+    if (policyId !== null && !target) throw invalid('policyId', `no policy ${JSON.stringify(policyId)} in this workspace`);
     if ((target?.id ?? null) === assignment.fallback_policy_id) return;
     const previous = assignment.fallback_policy_id ? await repo.findPolicy(trx, audit.workspaceId, assignment.fallback_policy_id) : undefined;
     const updated = await repo.updateAssignment(trx, audit.workspaceId, { fallback_policy_id: target?.id ?? null });
@@ -660,7 +662,7 @@ export async function policyUsers(db: Db, workspaceId: string, policyId: string,
     const policy = await repo.findPolicy(db, workspaceId, policyId);
     if (!policy) throw notFound('policy', policyId);
     const position = decodeCursor(query.cursor, 1);
-    if (position && !isUuid(position[0]!)) throw badRequest('cursor', 'cursor is not a cursor this API returned');
+    if (position && !isUuid(position[0]!)) throw invalid('cursor', 'cursor is not a cursor this API returned');
     const rows = await repo.policyUsersPage(db, workspaceId, policy.id, position?.[0], query.limit + 1);
     const more = rows.length > query.limit;
     const items = (more ? rows.slice(0, query.limit) : rows).map((r) => ({

@@ -15,7 +15,7 @@ import {
 } from '../scim/schemas/index.js';
 import { ScimError } from '../scim/errors.js';
 import { addedUnknownAttributes, type StoredResource } from '../scim/resource.js';
-import { AdminApiError, notFound } from './admin-errors.js';
+import { DomainError, conflict, notFound } from './admin-errors.js';
 import type { ScimContext } from './context.js';
 
 // The SCIM schemas of a workspace: the built-in ones plus the extensions its admins declare, and
@@ -142,9 +142,9 @@ export async function getExtension(db: Db, workspaceId: string, urn: string): Pr
   return toView(row);
 }
 
-function invalidDeclaration(problems: { pointer: string; message: string }[]): AdminApiError {
+function invalidDeclaration(problems: { pointer: string; message: string }[]): DomainError {
   const detail = problems.map((p) => `${p.pointer}: ${p.message}`).join('; ');
-  return new AdminApiError(400, `The extension schema is not valid: ${detail}`, problems[0]?.pointer.replace(/^\//, '').replace(/\//g, '.'));
+  return new DomainError('invalid', `The extension schema is not valid: ${detail}`, problems.map((p) => ({ pointer: p.pointer, detail: p.message })));
 }
 
 /**
@@ -171,9 +171,9 @@ async function orphanedValues(trx: Executor, workspaceId: string, before: repo.E
   return affected;
 }
 
-function refuseOrphans(urn: string, affected: Record<string, number>): AdminApiError {
+function refuseOrphans(urn: string, affected: Record<string, number>): DomainError {
   const list = Object.entries(affected).map(([where, n]) => `${where} (${n})`).join(', ');
-  return new AdminApiError(409, `Stored values would lose their declaration in ${urn}: ${list}. They are kept either way; repeat with force=true to proceed.`);
+  return conflict(`Stored values would lose their declaration in ${urn}: ${list}. They are kept either way; repeat with force=true to proceed.`);
 }
 
 /** Declares an extension schema, or replaces the declaration of one (PUT semantics). */
@@ -204,7 +204,7 @@ export async function putExtension(db: Db, audit: AuditContext, declaration: Ext
     });
   } catch (error) {
     // Two admins declaring the same new URN at once: the second one sees it exists.
-    if (isUniqueViolation(error)) throw new AdminApiError(409, `The extension schema ${declaration.urn} was declared concurrently; read it and retry`);
+    if (isUniqueViolation(error)) throw conflict(`The extension schema ${declaration.urn} was declared concurrently; read it and retry`);
     throw error;
   }
 }

@@ -1,18 +1,34 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../../access/errors.js';
-import { AdminApiError } from '../../services/admin-errors.js';
+import { AdminAuthError, DomainError, pointerOf, type DomainErrorKind, type Problem } from '../../services/admin-errors.js';
 
-// The admin scope's error format: `{ statusCode, error, message, field? }` (JSON, like Fastify's
-// own), with `field` naming the request property at fault. Unexpected errors become a 500 whose
-// details stay in the log.
+// The admin scope's one error handler: RFC 9457 `application/problem+json` with `errors[]` naming
+// each problem by JSON pointer. Domain errors carry a kind, never a status; the status is chosen
+// here. The first version's members (`statusCode`, `error`, `message`, `field`) stay in the body as
+// RFC 9457 extension members, so clients written against it keep working. Unexpected errors
+// become a 500 whose details stay in the log.
 
 export interface AdminErrorBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: Problem[];
   statusCode: number;
   error: string;
   message: string;
   field?: string;
 }
+
+const STATUS_OF: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  gone: 410,
+  precondition_failed: 412,
+  precondition_required: 428,
+};
 
 interface SchemaError {
   instancePath?: string;
@@ -61,18 +77,30 @@ function validationError(error: FastifyError): AdminErrorBody {
   const { field, detail } = describe((error.validation ?? []) as SchemaError[]);
   const where = error.validationContext === 'querystring' ? 'query parameter' : error.validationContext === 'params' ? 'path parameter' : 'field';
   const message = field ? `${where} ${field} ${detail}` : `${error.validationContext ?? 'request'} ${detail}`;
-  return body(400, message, field);
+  return body(400, message, field === undefined ? [] : [{ pointer: pointerOf(field), detail: message }]);
 }
 
-function body(statusCode: number, message: string, field?: string): AdminErrorBody {
-  return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(field !== undefined ? { field } : {}) };
+/** A dotted field back from a pointer, for the first version's `field` member. */
+function fieldOfPointer(pointer: string): string {
+  return pointer.replace(/^\//, '').split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).join('.');
+}
+
+function body(status: number, detail: string, problems: readonly Problem[] = []): AdminErrorBody {
+  const title = STATUS_CODES[status] ?? 'Error';
+  const out: AdminErrorBody = { type: 'about:blank', title, status, detail, statusCode: status, error: title, message: detail };
+  if (problems.length > 0) {
+    out.errors = [...problems];
+    out.field = fieldOfPointer(problems[0]!.pointer);
+  }
+  return out;
 }
 
 export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
-  if (error instanceof AdminApiError) return body(error.statusCode, error.message, error.field);
-  if (error instanceof AccessValidationError) return body(400, `${error.field} ${error.message}`, error.field);
+  if (error instanceof DomainError) return body(STATUS_OF[error.kind], error.message, error.problems);
+  if (error instanceof AdminAuthError) return body(error.statusCode, error.message);
+  if (error instanceof AccessValidationError) return body(400, `${error.field} ${error.message}`, [{ pointer: pointerOf(error.field), detail: error.message }]);
   if (error instanceof AccessNotFoundError) return body(404, error.message);
-  if (error instanceof AccessConflictError) return body(409, error.message, error.field);
+  if (error instanceof AccessConflictError) return body(409, error.message, error.field ? [{ pointer: pointerOf(error.field), detail: error.message }] : []);
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) return validationError(fastifyError);
   switch (fastifyError.code) {
@@ -85,8 +113,9 @@ export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return body(400, 'Request body is not valid JSON');
   }
-  if (error instanceof SyntaxError) return body(400, 'Request body is not valid JSON');
-  const status = fastifyError.statusCode;
+  // Only the framework's own request errors carry a 4xx status; anything else thrown is ours and
+  // unexpected (a SyntaxError from service code is a bug, not the client's bad JSON).
+  const status = fastifyError.code?.startsWith('FST_') ? fastifyError.statusCode : undefined;
   if (typeof status === 'number' && status >= 400 && status < 500) return body(status, error.message);
   return body(500, 'Internal server error');
 }
@@ -94,12 +123,12 @@ export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
 export function installAdminErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const out = toAdminErrorBody(error);
-    if (out.statusCode >= 500) request.log.error({ err: error }, 'unhandled error');
-    else request.log.info({ status: out.statusCode, field: out.field, detail: out.message }, 'admin API error');
-    if (out.statusCode === 401) reply.header('WWW-Authenticate', 'Bearer realm="admin"');
-    return reply.code(out.statusCode).type('application/json; charset=utf-8').send(out);
+    if (out.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    else request.log.info({ status: out.status, field: out.field, detail: out.detail }, 'admin API error');
+    if (out.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="admin"');
+    return reply.code(out.status).type('application/problem+json; charset=utf-8').send(out);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(body(404, `No admin endpoint ${request.method} ${request.url.split('?')[0]}`)),
+    reply.code(404).type('application/problem+json; charset=utf-8').send(body(404, `No admin endpoint ${request.method} ${request.url.split('?')[0]}`)),
   );
 }

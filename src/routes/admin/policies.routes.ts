@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { adminAudit } from '../../plugins/admin-auth.js';
-import { AdminApiError } from '../../services/admin-errors.js';
+import { DomainError } from '../../services/admin-errors.js';
 import * as policies from '../../services/policies.service.js';
 import { Cursor, errors, GroupRefParam, Limit, Nullable, Page, Timestamp, UserRef, Uuid } from './schemas.js';
 
@@ -472,7 +472,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const result = await policies.userPolicy(app.db, request.admin.workspaceId, request.params.user);
       if (!wantsToml(request)) return reply.send(result);
       if (result.toml === null || result.policy === null) {
-        throw new AdminApiError(404, `No policy applies to ${result.user.userName}: ${result.reason}`);
+        throw new DomainError('not_found', `No policy applies to ${result.user.userName}: ${result.reason}`);
       }
       reply.header('x-policy-id', result.policy.id).header('x-policy-version', String(result.policy.version));
       return sendToml(reply, result.toml, `"${result.policy.id}:${result.policy.version}"`);

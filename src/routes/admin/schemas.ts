@@ -4,12 +4,28 @@ import { Type, type TSchema } from '@fastify/type-provider-typebox';
 // generate the OpenAPI document (STYLE.md §4). `Type` comes from the type provider's own TypeBox
 // (typebox 1.x), the one its type inference understands.
 
+/** RFC 9457 problem details, plus the members the first version of the API answered with. */
 export const ErrorBody = Type.Object(
   {
-    statusCode: Type.Integer({ description: 'HTTP status, repeated' }),
-    error: Type.String({ description: 'HTTP reason phrase, e.g. Bad Request' }),
-    message: Type.String({ description: 'What was wrong, for people' }),
-    field: Type.Optional(Type.String({ description: 'The request field at fault (400s), e.g. permissions.codex_local' })),
+    type: Type.String({ description: 'RFC 9457 problem type; about:blank: the status says it all' }),
+    title: Type.String({ description: 'HTTP reason phrase, e.g. Bad Request' }),
+    status: Type.Integer({ description: 'HTTP status, repeated' }),
+    detail: Type.String({ description: 'What was wrong, for people' }),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({
+          pointer: Type.String({ description: 'RFC 6901 JSON pointer into the request, e.g. /permissions/codex_local' }),
+          detail: Type.String(),
+          line: Type.Optional(Type.Integer({ description: "For a document in the request (a policy's TOML): the line" })),
+          key: Type.Optional(Type.String({ description: 'and the key there' })),
+        }),
+        { description: 'Every problem found in the request' },
+      ),
+    ),
+    statusCode: Type.Integer({ description: 'Deprecated: status' }),
+    error: Type.String({ description: 'Deprecated: title' }),
+    message: Type.String({ description: 'Deprecated: detail' }),
+    field: Type.Optional(Type.String({ description: 'Deprecated: the first problem as a dotted path, e.g. permissions.codex_local' })),
   },
   { $id: 'AdminError', title: 'AdminError' },
 );
