@@ -72,6 +72,8 @@ const WORKSPACE_WIDE = (e: CommittedEvent) =>
   (e.type === 'permission.created' && e.data?.baseline === true) ||
   (e.type === 'permission.updated' && changedFields(e).includes('baseline')) ||
   e.type === 'permission.deleted';
+// Who holds a role is in user_access.role_ids (the default role included, a deleted role still
+// listed until recomputed): only they can change when its permissions do.
 const ROLE_PERMISSIONS = (e: CommittedEvent) => e.type === 'role.deleted' || (e.type === 'role.updated' && changedFields(e).includes('permissions'));
 const MAPPING = (e: CommittedEvent) => e.type === 'mapping.created' || e.type === 'mapping.deleted';
 const USER_ACCESS = new Set(['user.created', 'user.deactivated', 'user.reactivated', 'user.deleted', 'user.role_assigned', 'user.role_unassigned']);
@@ -125,6 +127,10 @@ async function groupNames(trx: Transaction<Database>, workspaceId: string, event
  * What to recompute, most decisive first. The recomputes run in this order in one transaction,
  * so a user is attributed to the first one that changes them and later ones find nothing left:
  * a deleted role's holders to role.deleted, not to the mapping.deleted events before it.
+ *
+ * Everything here runs after the commit's audit append, under the workspace's chain-head lock
+ * that every write takes there: the groups a mapping matches and the mappings a group is named
+ * by are read with every write committed before this one visible, and none can commit meanwhile.
  */
 async function accessWork(trx: Transaction<Database>, workspaceId: string, events: readonly CommittedEvent[]): Promise<AccessWork[]> {
   const work: AccessWork[] = [];
