@@ -137,7 +137,7 @@ function checkSchemas(kind: ResourceTypeRef, body: JsonObject): void {
 function checkId(kind: ResourceTypeRef, body: JsonObject, mode: WriteMode): void {
   const id = getIgnoringCase(body, 'id');
   if (mode.kind === 'replace' && id !== undefined && id !== null && id !== mode.id) {
-    throw ScimError.of('mutability', `"id" is readOnly: ${JSON.stringify(id)} does not match the ${kind} being replaced`);
+    throw ScimError.of('mutability', `"id" is readOnly: ${JSON.stringify(id)} does not match the ${schemaOf(kind).kind} being replaced`);
   }
 }
 

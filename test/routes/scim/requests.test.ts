@@ -88,3 +88,10 @@ t.test('outside the SCIM and admin scopes, errors are RFC 9457 problems', async 
     t.notOk('statusCode' in json(res.body), `${url}: not Fastify's own error body`);
   }
 });
+
+t.test('a PUT naming another id is refused in words that name the resource type', async (t) => {
+  const app = await buildTestApp(t);
+  const id = json((await app.scim('POST', '/Users', { schemas: [USER], userName: 'put-id@example.com' })).body).id as string;
+  const res = await app.scim('PUT', `/Users/${id}`, { schemas: [USER], id: 'someone-else', userName: 'put-id@example.com' });
+  t.match(json(res.body), { status: '400', scimType: 'mutability', detail: /does not match the User being replaced/ });
+});
