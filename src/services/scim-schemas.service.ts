@@ -65,12 +65,6 @@ export function createSchemaCache(): SchemaCache {
   };
 }
 
-/** The workspace's schemas as they are now, for callers outside a SCIM request (admin API, CLI). */
-export async function loadWorkspaceSchemas(db: Executor, workspaceId: string): Promise<WorkspaceSchemas> {
-  const [rows, policy] = await Promise.all([repo.listExtensionSchemas(db, workspaceId), repo.getUnknownAttributePolicy(db, workspaceId)]);
-  return buildWorkspaceSchemas(-1, rows, policy);
-}
-
 /**
  * RFC 7643 §2.2 uniqueness of declared extension attributes: a write whose resource holds a value
  * another resource of the workspace already holds is 409 uniqueness. Checked in the write's

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { DEFAULT_WORKSPACE_SCHEMAS, putExtension } from '../../../src/services/scim-schemas.service.js';
+import { ensureWorkspace } from '../../../src/repositories/workspaces.repository.js';
+import { putExtension } from '../../../src/services/scim-schemas.service.js';
+import { createScimToken } from '../../../src/services/tokens.service.js';
 import { buildTestApp, TEST_ACTOR } from '../../helpers/app.js';
 
 // The envelope of SCIM requests as clients really send them: Content-Type on bodiless requests,
@@ -76,7 +78,10 @@ t.test('unqualified extension attribute names', async (t) => {
   t.match(json((await app.scim('GET', `/Users?filter=${encodeURIComponent('grade eq "G7"')}`)).body), { status: '400', scimType: 'invalidPath' }, 'ambiguous in a filter too');
   t.equal(json((await app.scim('GET', `/Users?filter=${encodeURIComponent('site eq "NYC"')}`)).body).totalResults, 1);
   t.equal((await app.scim('GET', `/Users?sortBy=bank`)).statusCode, 200, 'sortBy by bare name');
-  t.same(DEFAULT_WORKSPACE_SCHEMAS.user.extensions.map((e) => e.id), ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'], 'declarations are per workspace');
+  const { workspace } = await ensureWorkspace(app.db.db, 'another');
+  const { token } = await createScimToken(app.db.db, { workspaceId: workspace.id }, TEST_ACTOR);
+  const other = await app.app.inject({ method: 'GET', url: '/scim/v2/ResourceTypes/User', headers: { authorization: `Bearer ${token}` } });
+  t.same(json(other.body).schemaExtensions.map((e: { schema: string }) => e.schema), ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'], 'declarations are per workspace');
 });
 
 t.test('outside the SCIM and admin scopes, errors are RFC 9457 problems', async (t) => {
