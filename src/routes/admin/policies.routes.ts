@@ -4,6 +4,7 @@ import { adminAudit } from '../../plugins/admin-auth.js';
 import { DomainError } from '../../services/admin-errors.js';
 import * as policies from '../../services/policies.service.js';
 import { Cursor, errors, GroupRefParam, Limit, Nullable, Page, Timestamp, UserRef, Uuid } from './schemas.js';
+import { POLICY_CHANGED_HEADER, sendWrite } from './write-result.js';
 
 // Managed policies (requirements.toml): policies and their versions, the ordered group → policy
 // rules with a fallback, and which policy a user or group gets and why. Owners and Codex admins
@@ -14,7 +15,6 @@ const read = { adminAccess: 'read' as const };
 const manage = { adminAccess: 'manage' as const };
 
 /** Header of every policy write: how many users' effective policy it changed. */
-export const POLICY_CHANGED_HEADER = 'x-policy-changed-users';
 const WRITE_NOTE =
   `The ${POLICY_CHANGED_HEADER} response header says how many users' effective policy the change altered; ` +
   'each of those changes is in the audit trail as a policy.effective_changed event caused by this one.';
@@ -221,12 +221,6 @@ export function wantsToml(request: FastifyRequest): boolean {
 
 function sendToml(reply: FastifyReply, toml: string, tag: string): FastifyReply {
   return reply.header('etag', tag).type(`${TOML}; charset=utf-8`).send(toml);
-}
-
-function sendWrite<T>(reply: FastifyReply, write: policies.PolicyWrite<T>, status = 200): FastifyReply {
-  reply.header(POLICY_CHANGED_HEADER, String(write.effectivePolicyChanges));
-  if (status === 204) return reply.code(204).send();
-  return reply.code(status).send(write.result);
 }
 
 // ---- routes --------------------------------------------------------------------------------
