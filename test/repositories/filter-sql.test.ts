@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import t from 'tap';
-import type { Database } from '../../src/db/types.js';
 import { compileFilter, compileSort, likePattern } from '../../src/repositories/filter-sql.js';
 import { parseFilter, type FilterNode } from '../../src/scim/filter.js';
 import { attr, ENTERPRISE_USER_SCHEMA as ENT, type ResourceKind } from '../../src/scim/schemas/index.js';
 import { createTestDb } from '../helpers/db.js';
+import { sqlCompiler } from '../helpers/sql-compiler.js';
 import { scimError } from '../scim/scim-error.js';
 
-// A Kysely that only compiles: the snapshots pin the exact SQL and parameters of each filter.
-const compiler = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
+// The snapshots pin the exact SQL and parameters of each filter.
+const compiler = sqlCompiler;
 
 function compiled(kind: ResourceKind, filter: string) {
   const table = kind === 'User' ? 'users' : 'groups';

@@ -1,23 +1,16 @@
 // @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
+import type { Kysely } from 'kysely';
 import t from 'tap';
 import type { Database } from '../../src/db/types.js';
 import { insertEventsStatement } from '../../src/repositories/audit.repository.js';
 import { recomputeAccessStatement, scopeIdsSql } from '../../src/repositories/effective-access.repository.js';
 import { recomputeUserPoliciesStatement, scopeSql } from '../../src/repositories/policies.repository.js';
+import { sqlCompiler } from '../helpers/sql-compiler.js';
 
 // The hottest statements, as compiled, under review like the filter compiler's: the effective-
 // access and effective-policy recomputes every write runs, and the audit insert. A change to any
 // of them shows up as a snapshot diff (refresh with `TAP_SNAPSHOT=1 npx tap FILE`).
 
-const cold = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
 
 const WS = '00000000-0000-4000-8000-00000000000a';
 const U1 = '00000000-0000-4000-8000-0000000000b1';
@@ -25,7 +18,7 @@ const G1 = '00000000-0000-4000-8000-0000000000c1';
 const R1 = '00000000-0000-4000-8000-0000000000d1';
 
 const compiled = (query: { compile(db: Kysely<Database>): { sql: string; parameters: readonly unknown[] } }) => {
-  const { sql, parameters } = query.compile(cold);
+  const { sql, parameters } = query.compile(sqlCompiler);
   return { sql: sql.replace(/\s+/g, ' ').trim(), parameters };
 };
 
