@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -44,25 +44,81 @@ const TEMPLATE_DIR = join(process.cwd(), '.tmp');
 const PGLITE_TEMPLATE = join(TEMPLATE_DIR, `pglite-template-${migrationsHash}.tar.gz`);
 const PG_TEMPLATE_DB = `bridge_test_template_${migrationsHash}`;
 
-async function pgliteTemplate(): Promise<Blob | undefined> {
-  if (!existsSync(PGLITE_TEMPLATE)) return undefined;
-  return new Blob([readFileSync(PGLITE_TEMPLATE)]);
-}
+const PGLITE_OPTIONS = { parsers: { 20: (v: string) => Number(v) } };
 
-async function createPglite(): Promise<DbHandle> {
-  const template = await pgliteTemplate();
-  const pglite = await PGlite.create({ loadDataDir: template, parsers: { 20: (v: string) => Number(v) } });
-  const handle = fromPglite(pglite);
-  // The template may be stale while migrations are being written; migrating is a no-op when current.
-  await migrateToLatest(handle.db);
-  if (!template) {
-    const dump = await pglite.dumpDataDir('gzip');
+/** Loads the dump (writing it first when missing) and migrates it; a no-op when it is current. */
+async function loadPgliteTemplate(): Promise<PGlite> {
+  const dump = existsSync(PGLITE_TEMPLATE) ? new Blob([readFileSync(PGLITE_TEMPLATE)]) : undefined;
+  const pglite = await PGlite.create({ ...PGLITE_OPTIONS, loadDataDir: dump });
+  // The dump may be stale while migrations are being written.
+  await migrateToLatest(fromPglite(pglite).db);
+  if (!dump) {
+    const fresh = await pglite.dumpDataDir('gzip');
     mkdirSync(TEMPLATE_DIR, { recursive: true });
     const tmp = `${PGLITE_TEMPLATE}.${process.pid}`;
-    writeFileSync(tmp, Buffer.from(await dump.arrayBuffer()));
+    writeFileSync(tmp, Buffer.from(await fresh.arrayBuffer()));
     renameSync(tmp, PGLITE_TEMPLATE);
   }
-  return handle;
+  return pglite;
+}
+
+// PGlite: a new instance costs about a second (WebAssembly start-up and loading the data
+// directory), emptying one costs a tenth of that. So each process keeps the instances its test
+// files have closed and hands them out again emptied, as long as the test left the schema as
+// migrated (a test that adds a trigger or a role gets a fresh instance after it).
+const TABLES = `select quote_ident(tablename) as name from pg_tables where schemaname = 'public' and tablename not like 'kysely_%'`;
+const SCHEMA_FINGERPRINT = `
+  select md5(string_agg(item, ',' order by item)) as fingerprint from (
+    select 'rel:' || c.relname || ':' || c.relkind::text as item from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'
+    union all select 'col:' || a.attrelid::regclass::text || '.' || a.attname || ':' || a.atttypid::text from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and a.attnum > 0 and not a.attisdropped
+    union all select 'con:' || conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = 'public'
+    union all select 'trg:' || tgname || ':' || tgenabled::text from pg_trigger where not tgisinternal
+    union all select 'fn:' || p.proname || ':' || md5(p.prosrc) from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'public'
+    union all select 'role:' || rolname from pg_roles
+  ) items`;
+
+let templateFingerprint: Promise<string> | undefined;
+const idlePglites: PGlite[] = [];
+
+async function fingerprintOf(pglite: PGlite): Promise<string> {
+  return (await pglite.query<{ fingerprint: string }>(SCHEMA_FINGERPRINT)).rows[0]!.fingerprint;
+}
+
+/** Empties an instance for the next test file, or answers false when it can't be reused. */
+async function emptied(pglite: PGlite, fingerprint: string): Promise<boolean> {
+  try {
+    if ((await fingerprintOf(pglite)) !== fingerprint) return false;
+    const tables = (await pglite.query<{ name: string }>(TABLES)).rows.map((r) => r.name);
+    // Replica mode skips the triggers that keep the audit tables append-only.
+    await pglite.exec(`reset all; select pg_advisory_unlock_all(); set session_replication_role = replica;
+      truncate ${tables.join(', ')} restart identity; reset session_replication_role;`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An empty migrated instance: an idle one when there is one, else the dump loaded anew. */
+async function createPglite(): Promise<DbHandle> {
+  let pglite = idlePglites.pop();
+  if (!pglite) {
+    pglite = await loadPgliteTemplate();
+    if (!templateFingerprint) {
+      templateFingerprint = fingerprintOf(pglite);
+      // Idle instances would keep the process alive after its last test. (Imported here, not at the
+      // top: importing tap makes a process a test, and scripts/test.ts imports this module.)
+      const { default: tap } = await import('tap');
+      tap.teardown(() => Promise.all(idlePglites.splice(0).map((p) => PGlite.prototype.close.call(p))));
+    }
+  }
+  const fingerprint = await templateFingerprint!;
+  const instance = pglite;
+  const close = PGlite.prototype.close.bind(instance);
+  instance.close = async () => {
+    if (await emptied(instance, fingerprint)) idlePglites.push(instance);
+    else await close();
+  };
+  return fromPglite(instance);
 }
 
 function serverUrl(): string {
@@ -156,8 +212,7 @@ export async function prepareTemplates(dialect: TestDialect): Promise<void> {
       await admin.destroy();
     }
   } else {
-    await import('node:fs').then((fs) => fs.rmSync(PGLITE_TEMPLATE, { force: true }));
-    const handle = await createPglite();
-    await handle.close();
+    rmSync(PGLITE_TEMPLATE, { force: true });
+    await (await loadPgliteTemplate()).close();
   }
 }
