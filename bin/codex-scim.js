@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The `codex-scim` command. tsx compiles the TypeScript sources on the fly, so the command works
-// from a checkout or an installed package without a build step.
-import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
-
-// The project's tsconfig, not whatever tsconfig.json the caller's working directory has.
-register({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
-await import('../src/cli/index.ts');
+// The `codex-scim` command: the compiled CLI in dist/ (`npm install` builds it; `npm run build` after a change).
+try {
+  await import('../dist/src/cli/index.js');
+} catch (error) {
+  if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli/index.js')) {
+    console.error('codex-scim: dist/ is missing; run `npm run build` (or `npm install`) first');
+    process.exit(1);
+  }
+  throw error;
+}

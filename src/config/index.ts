@@ -74,6 +74,8 @@ export interface Config {
    * workspaces without a retention setting of their own; undefined keeps everything.
    */
   readonly auditRetentionDays?: number;
+  /** Longest wait for in-flight requests after SIGTERM/SIGINT before the process exits anyway. */
+  readonly shutdownGraceSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -174,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     oidc: oidc(env),
     // Unset or 0: keep everything. At most 100 years.
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500) || undefined,
+    shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 1, 3600),
   });
 }
 
