@@ -19,9 +19,19 @@ export const PG_TYPES: pg.CustomTypesConfig = {
     oid === pg.types.builtins.INT8 && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-/** A pool on DATABASE_URL with the service's type parsers. */
+/**
+ * A pool on DATABASE_URL with the service's type parsers, that survives the server going away.
+ * - A server that drops packets would otherwise hold each request until the OS gives up on the
+ *   connection: five seconds, then a 503 with Retry-After (plugins/database-unavailable.ts).
+ * - A connection the server ends (restart, failover, a reset) emits 'error' on its client: on the
+ *   pool while idle, on the client itself while checked out. With no listener either one crashes
+ *   the process; the query in flight fails on its own, and the pool opens a new connection on demand.
+ */
 export function createPool(connectionString: string, max: number): pg.Pool {
-  return new pg.Pool({ connectionString, max, types: PG_TYPES });
+  const pool = new pg.Pool({ connectionString, max, types: PG_TYPES, connectionTimeoutMillis: 5000 });
+  pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`));
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
 }
 
 export interface DbHandle {
@@ -34,9 +44,6 @@ export interface DbHandle {
 export async function createDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<DbHandle> {
   if (config.databaseUrl) {
     const pool = createPool(config.databaseUrl, 10);
-    // An idle connection that the server ends (restart, failover) emits 'error' on the pool; with no
-    // listener that would crash the process. The pool drops the client and opens a new one on demand.
-    pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }

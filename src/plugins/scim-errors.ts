@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
+import { DATABASE_UNAVAILABLE, isDatabaseUnavailable, unavailable } from './database-unavailable.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -20,6 +21,7 @@ export function toScimError(error: FastifyError | Error): ScimError {
   if (fastifyError.validation) return validationError(fastifyError);
   if (fastifyError.statusCode === 429) return ScimError.status(429, 'Too many requests; retry after the time in Retry-After');
   if (fastifyError.code === 'FST_ERR_BAD_URL') return ScimError.of('invalidSyntax', 'The request URL is not valid (bad percent-encoding)');
+  if (isDatabaseUnavailable(error)) return ScimError.status(503, DATABASE_UNAVAILABLE);
   return ScimError.status(500, 'Internal server error');
 }
 
@@ -39,7 +41,8 @@ function validationError(error: FastifyError): ScimError {
 export function installScimErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const scimError = toScimError(error);
-    if (scimError.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    if (scimError.status === 503) unavailable(request, reply, error);
+    else if (scimError.status >= 500) request.log.error({ err: error }, 'unhandled error');
     else request.log.info({ status: scimError.status, scimType: scimError.scimType, detail: scimError.message }, 'SCIM error');
     if (scimError.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="scim"');
     return reply.code(scimError.status).type(SCIM_CONTENT_TYPE).send(scimError.toBody());

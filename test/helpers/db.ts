@@ -135,7 +135,6 @@ function withDatabase(url: string, database: string): string {
 
 function kyselyFor(url: string, max = 5): Kysely<Database> {
   const pool = createPool(url, max);
-  pool.on('error', () => {}); // an idle connection ended by the server is simply dropped
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../../access/errors.js';
+import { DATABASE_UNAVAILABLE, isDatabaseUnavailable, unavailable } from '../../plugins/database-unavailable.js';
 import { AdminAuthError, DomainError, pointerOf, type DomainErrorKind, type Problem } from '../../services/admin-errors.js';
 
 // The admin scope's one error handler: RFC 9457 `application/problem+json` with `errors[]` naming
@@ -117,13 +118,15 @@ export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
   // unexpected (a SyntaxError from service code is a bug, not the client's bad JSON).
   const status = fastifyError.code?.startsWith('FST_') ? fastifyError.statusCode : undefined;
   if (typeof status === 'number' && status >= 400 && status < 500) return body(status, error.message);
+  if (isDatabaseUnavailable(error)) return body(503, DATABASE_UNAVAILABLE);
   return body(500, 'Internal server error');
 }
 
 export function installAdminErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const out = toAdminErrorBody(error);
-    if (out.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    if (out.status === 503) unavailable(request, reply, error);
+    else if (out.status >= 500) request.log.error({ err: error }, 'unhandled error');
     else request.log.info({ status: out.status, field: out.field, detail: out.detail }, 'admin API error');
     if (out.status === 401) reply.header('WWW-Authenticate', 'Bearer realm="admin"');
     return reply.code(out.status).type('application/problem+json; charset=utf-8').send(out);
