@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import sensible from '@fastify/sensible';
 import { STATUS_CODES } from 'node:http';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/index.js';
 import type { DbHandle } from './db/index.js';
 import auditRetentionPlugin from './plugins/audit-retention.js';
@@ -17,15 +17,23 @@ export interface AppDependencies {
   database?: DbHandle;
 }
 
+/** A hop count trusts that many proxies nearest the server, as proxy-addr counts them. */
+function trustedProxies(trust: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust === false ? false : [...trust];
+}
+
 /** Builds the whole service; tests and production use this same factory. */
 export async function buildApp(config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+  const options = {
     logger: {
       level: config.logLevel,
       // Bearer tokens and cookies must never reach the logs.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
     },
     bodyLimit: config.bodyLimit,
+    // meta.location, request.ip in logs and the protocol come from X-Forwarded-* only when set.
+    trustProxy: trustedProxies(config.trustProxy),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Entra encodes spaces in filters as '+'; the query parser decodes them.
@@ -38,7 +46,12 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       }
       return reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The request URL is not valid' });
     },
-  });
+  } satisfies FastifyServerOptions;
+  // An HTTPS server hands the routes the same request and response classes as an HTTP one; only
+  // Fastify's type for the instance differs, hence the cast.
+  const app = config.tls
+    ? (Fastify({ ...options, https: { cert: config.tls.cert, key: config.tls.key.reveal() } }) as unknown as FastifyInstance)
+    : Fastify(options);
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     return payload;

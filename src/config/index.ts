@@ -1,6 +1,10 @@
 // The only module that reads process.env. Values are validated once and frozen; a bad value
 // stops start-up with a message that names the variable.
 
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /**
@@ -76,6 +80,13 @@ export interface Config {
   readonly auditRetentionDays?: number;
   /** Longest wait for in-flight requests after SIGTERM/SIGINT before the process exits anyway. */
   readonly shutdownGraceSeconds: number;
+  /**
+   * Which peers' X-Forwarded-For/-Proto/-Host to believe (Fastify `trustProxy`): false, a number
+   * of proxy hops, or addresses and CIDR ranges of the proxies.
+   */
+  readonly trustProxy: false | number | readonly string[];
+  /** Serve HTTPS directly with this certificate chain and key (PEM), read at start. */
+  readonly tls?: { readonly cert: string; readonly key: Secret };
 }
 
 export class ConfigError extends Error {}
@@ -154,6 +165,45 @@ function oidc(env: Env): OidcConfig | undefined {
   });
 }
 
+function trustProxy(env: Env): Config['trustProxy'] {
+  const raw = env.TRUST_PROXY?.trim();
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
+  if (/^\d+$/.test(raw)) return integer(env, 'TRUST_PROXY', 0, 1, 100);
+  const entries = list(env, 'TRUST_PROXY', []);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = isIP(address ?? '');
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (family === 0 || !validBits || extra !== undefined) {
+      throw new ConfigError(`TRUST_PROXY must be a hop count or a comma-separated list of proxy addresses or CIDR ranges, got ${JSON.stringify(entry)}`);
+    }
+  }
+  return Object.freeze(entries);
+}
+
+function readPem(env: Env, name: string): string {
+  try {
+    return readFileSync(env[name]!, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${name} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (${env[name]})`);
+  }
+}
+
+function tls(env: Env): Config['tls'] {
+  const cert = env.TLS_CERT_FILE || undefined;
+  const key = env.TLS_KEY_FILE || undefined;
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new ConfigError('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  const pem = { cert: readPem(env, 'TLS_CERT_FILE'), key: readPem(env, 'TLS_KEY_FILE') };
+  // Refuse a swapped or mismatched pair at start rather than at the first handshake.
+  try {
+    createSecureContext(pem);
+  } catch (error) {
+    throw new ConfigError(`TLS_CERT_FILE and TLS_KEY_FILE are not a matching PEM certificate and key: ${(error as Error).message}`);
+  }
+  return Object.freeze({ cert: pem.cert, key: new Secret(pem.key) });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -177,6 +227,8 @@ export function loadConfig(env: Env = process.env): Config {
     // Unset or 0: keep everything. At most 100 years.
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500) || undefined,
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 1, 3600),
+    trustProxy: trustProxy(env),
+    tls: tls(env),
   });
 }
 
