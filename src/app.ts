@@ -6,6 +6,7 @@ import type { Config } from './config/index.js';
 import type { DbHandle } from './db/index.js';
 import auditRetentionPlugin from './plugins/audit-retention.js';
 import databasePlugin from './plugins/database.js';
+import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import adminRoutes from './routes/admin/index.js';
 import healthRoutes from './routes/health.js';
@@ -69,6 +70,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   });
 
   await app.register(sensible);
+  await app.register(metricsPlugin, { config });
   await app.register(databasePlugin, { config, database: deps.database });
   await app.register(openapiPlugin);
   await app.register(healthRoutes);

@@ -1,13 +1,19 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { DataDirLockedError } from './db/pglite-lock.js';
+import { startMetricsServer } from './plugins/metrics.js';
 import { closeOnSignals } from './shutdown.js';
 
 // Entry point only: configuration, the app, listen, and a graceful close on signals.
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await buildApp(config);
-  closeOnSignals(() => app.close(), { graceMs: config.shutdownGraceSeconds * 1000, log: app.log });
+  const metrics = config.metricsPort ? await startMetricsServer(config.metricsPort, config.metricsHost) : undefined;
+  if (metrics) app.log.info({ port: metrics.port, host: config.metricsHost }, 'metrics listening');
+  closeOnSignals(async () => {
+    await app.close();
+    await metrics?.close();
+  }, { graceMs: config.shutdownGraceSeconds * 1000, log: app.log });
   await app.listen({ port: config.port, host: config.host });
 }
 

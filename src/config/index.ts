@@ -85,6 +85,11 @@ export interface Config {
    * of proxy hops, or addresses and CIDR ranges of the proxies.
    */
   readonly trustProxy: false | number | readonly string[];
+  /** Bearer token a Prometheus scraper presents at /metrics on the service's port; unset: no /metrics there. */
+  readonly metricsToken?: Secret;
+  /** A separate, credential-free /metrics listener (loopback by default); unset: none. */
+  readonly metricsPort?: number;
+  readonly metricsHost: string;
   /** Serve HTTPS directly with this certificate chain and key (PEM), read at start. */
   readonly tls?: { readonly cert: string; readonly key: Secret };
 }
@@ -128,12 +133,13 @@ function list(env: Env, name: string, fallback: string[]): string[] {
 
 const MIN_SECRET_LENGTH = 32;
 
-function adminJwtSecret(env: Env): Secret | undefined {
-  const raw = env.ADMIN_JWT_SECRET;
+/** A shared secret from the environment, long enough not to be guessed (e.g. openssl rand -base64 48). */
+function secret(env: Env, name: string): Secret | undefined {
+  const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
-  // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
+  // For ADMIN_JWT_SECRET, RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
   if (raw.length < MIN_SECRET_LENGTH) {
-    throw new ConfigError(`ADMIN_JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -base64 48)`);
+    throw new ConfigError(`${name} must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -base64 48)`);
   }
   return new Secret(raw);
 }
@@ -222,12 +228,15 @@ export function loadConfig(env: Env = process.env): Config {
     maxInlineMembers: integer(env, 'SCIM_PATCH_MEMBER_LIMIT', 1000, 0, 1000000),
     // Entra requires at least 25 requests/s per tenant and honours 429 + Retry-After.
     scimRateLimitPerMinute: integer(env, 'SCIM_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),
-    adminJwtSecret: adminJwtSecret(env),
+    adminJwtSecret: secret(env, 'ADMIN_JWT_SECRET'),
     oidc: oidc(env),
     // Unset or 0: keep everything. At most 100 years.
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 0, 0, 36500) || undefined,
     shutdownGraceSeconds: integer(env, 'SHUTDOWN_GRACE_SECONDS', 10, 1, 3600),
     trustProxy: trustProxy(env),
+    metricsToken: secret(env, 'METRICS_TOKEN'),
+    metricsPort: integer(env, 'METRICS_PORT', 0, 1, 65535) || undefined,
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
     tls: tls(env),
   });
 }

@@ -1,7 +1,8 @@
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, type Dialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/index.js';
+import { observePool, observeQuery } from '../metrics.js';
 import type { Database } from './types.js';
 
 export type Db = Kysely<Database>;
@@ -31,7 +32,13 @@ export function createPool(connectionString: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, types: PG_TYPES, connectionTimeoutMillis: 5000 });
   pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`));
   pool.on('connect', (client) => client.on('error', () => {}));
+  observePool(pool);
   return pool;
+}
+
+/** A Kysely on a dialect, every statement's latency recorded in db_query_duration_seconds. */
+export function kyselyOn(dialect: Dialect): Kysely<Database> {
+  return new Kysely<Database>({ dialect, log: observeQuery });
 }
 
 export interface DbHandle {
@@ -44,7 +51,7 @@ export interface DbHandle {
 export async function createDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<DbHandle> {
   if (config.databaseUrl) {
     const pool = createPool(config.databaseUrl, 10);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = kyselyOn(new PostgresDialect({ pool }));
     return { db, dialect: 'postgres', close: () => db.destroy() };
   }
   const pglite = await openPglite(config.dataDir);
@@ -52,7 +59,7 @@ export async function createDb(config: Pick<Config, 'databaseUrl' | 'dataDir'>):
 }
 
 export function fromPglite(pglite: PGlite): DbHandle {
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  const db = kyselyOn(new PGliteDialect({ pglite }));
   return { db, dialect: 'pglite', close: () => db.destroy() };
 }
 

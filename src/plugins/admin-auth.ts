@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditContext } from '../audit/types.js';
 import type { Config } from '../config/index.js';
+import { bearerToken } from './bearer.js';
 import { AdminAuthError } from '../services/admin-errors.js';
 import { createAdminAuthenticator } from '../services/admin-auth.service.js';
 import type { AdminPrincipal, AdminRole } from '../services/admin-tokens.service.js';
@@ -39,12 +40,6 @@ export function adminAudit(request: FastifyRequest): AuditContext {
     actor: { type: 'admin', id: admin.subject, ...(admin.display ? { display: admin.display } : {}) },
     requestId: request.id,
   };
-}
-
-function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1];
 }
 
 /**

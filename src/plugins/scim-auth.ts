@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
+import { bearerToken } from './bearer.js';
 import { ScimError } from '../scim/errors.js';
 import type { ScimContext } from '../services/context.js';
 import { createSchemaCache } from '../services/scim-schemas.service.js';
@@ -10,12 +11,6 @@ declare module 'fastify' {
     /** Set by the SCIM scope's onRequest hook once the bearer token is verified. */
     scim: ScimContext;
   }
-}
-
-function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1];
 }
 
 function baseUrl(config: Config, request: FastifyRequest, prefix: string): string {

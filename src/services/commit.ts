@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { AuditContext, NewAuditEvent } from '../audit/types.js';
 import type { Database } from '../db/types.js';
+import { projectionDuration } from '../metrics.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { accessProjector, type AccessChange } from './effective-access.service.js';
 import { policyProjector } from './policies.service.js';
@@ -39,7 +40,18 @@ export async function commit(trx: Transaction<Database>, audit: AuditContext, ev
   const committed = events.map((event, i): CommittedEvent => ({ ...event, id: eventIds[i]! }));
   // Access first: the policy projector reads nothing access writes, but access events then
   // precede policy events in the trail, as they always have.
-  const accessChanges = await accessProjector.project(trx, audit, committed);
-  const policyChanges = (await policyProjector.project(trx, audit, committed)).length;
+  const accessChanges = await timed(accessProjector, trx, audit, committed);
+  const policyChanges = (await timed(policyProjector, trx, audit, committed)).length;
   return { eventIds, accessChanges, policyChanges };
+}
+
+/** Runs a projector, recording how long it took when one of the events concerns it. */
+async function timed<Change>(projector: Projector<Change>, trx: Transaction<Database>, audit: AuditContext, events: readonly CommittedEvent[]): Promise<Change[]> {
+  if (!events.some((event) => projector.dependsOn.includes(event.type))) return projector.project(trx, audit, events);
+  const stop = projectionDuration.startTimer({ projector: projector.name.replace(/ /g, '_') });
+  try {
+    return await projector.project(trx, audit, events);
+  } finally {
+    stop();
+  }
 }

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { createPool, fromPglite, type Db, type DbHandle } from '../../src/db/index.js';
+import { createPool, fromPglite, kyselyOn, type Db, type DbHandle } from '../../src/db/index.js';
 import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js';
 import type { Database } from '../../src/db/types.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
@@ -134,8 +134,7 @@ function withDatabase(url: string, database: string): string {
 }
 
 function kyselyFor(url: string, max = 5): Kysely<Database> {
-  const pool = createPool(url, max);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return kyselyOn(new PostgresDialect({ pool: createPool(url, max) }));
 }
 
 /** Creates (once per server) the migrated template database, serialised by an advisory lock. */

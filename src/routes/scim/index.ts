@@ -1,6 +1,8 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/index.js';
+import { rateLimitRejections } from '../../metrics.js';
+import { recordScimOperation } from '../../plugins/metrics.js';
 import { installScimAuth } from '../../plugins/scim-auth.js';
 import { installScimBodyParsers } from '../../plugins/scim-body.js';
 import { installScimErrorHandling, SCIM_CONTENT_TYPE } from '../../plugins/scim-errors.js';
@@ -25,8 +27,10 @@ const scimRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config 
       max: config.scimRateLimitPerMinute,
       timeWindow: 60_000,
       keyGenerator: (request) => request.scim?.audit.actor.id ?? request.ip,
+      onExceeded: () => rateLimitRejections.inc({ limit: 'scim' }),
     });
   }
+  app.addHook('onResponse', recordScimOperation);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('content-type', SCIM_CONTENT_TYPE);
     return payload;
