@@ -22,7 +22,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 t.test('the series move with the traffic; the scrape needs METRICS_TOKEN', async (t) => {
   const { app, scim, db, scimToken } = await buildTestApp(t, { metricsToken: new Secret(METRICS_TOKEN), scimRateLimitPerMinute: 5 });
-  const [{ id: tokenId }] = await listTokens(db.db, { workspaceId: db.workspaceId });
+  const tokenId = (await listTokens(db.db, { workspaceId: db.workspaceId }))[0]!.id;
   const scrape = async () => (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body;
 
   t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401, 'no credential: 401');
@@ -43,9 +43,9 @@ t.test('the series move with the traffic; the scrape needs METRICS_TOKEN', async
   const delta = (name: string, labels: Record<string, string>) => sample(after, name, labels) - sample(before, name, labels);
   t.equal(delta('http_request_duration_seconds_count', { method: 'POST', route: '/scim/v2/Users', status_code: '201' }), 1, 'requests by route template, method and status');
   t.equal(delta('http_request_duration_seconds_count', { method: 'GET', route: '/scim/v2/Users/:id', status_code: '404' }), 1, 'the id stays out of the route label');
-  t.equal(delta('scim_operations_total', { resource: 'Users', operation: 'create', outcome: 'success', token_id: tokenId! }), 1, 'SCIM operations per token id');
-  t.equal(delta('scim_operations_total', { resource: 'Users', operation: 'get', outcome: 'client_error', token_id: tokenId! }), 1, 'failures by outcome');
-  t.equal(delta('scim_operations_total', { resource: 'Groups', operation: 'create', outcome: 'success', token_id: tokenId! }), 1);
+  t.equal(delta('scim_operations_total', { resource: 'Users', operation: 'create', outcome: 'success', token_id: tokenId }), 1, 'SCIM operations per token id');
+  t.equal(delta('scim_operations_total', { resource: 'Users', operation: 'get', outcome: 'client_error', token_id: tokenId }), 1, 'failures by outcome');
+  t.equal(delta('scim_operations_total', { resource: 'Groups', operation: 'create', outcome: 'success', token_id: tokenId }), 1);
   t.ok(delta('rate_limit_rejections_total', { limit: 'scim' }) >= 1, 'rate-limit rejections');
   t.ok(delta('projection_duration_seconds_count', { projector: 'effective_access' }) >= 1, 'effective-access recomputes, timed');
   t.ok(delta('db_query_duration_seconds_count', { outcome: 'ok' }) > 5, 'database statements, timed');
