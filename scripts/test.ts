@@ -14,44 +14,75 @@ interface Totals {
   skip: number;
 }
 
+/** The per-file limit: a file still running after this is killed and counted as failed. */
+const FILE_TIMEOUT_MS = 300_000;
+
+interface FileResult extends Totals {
+  file: string;
+  output: string;
+  seconds: number;
+}
+
 /**
- * One tap run on one dialect. `live` output streams as it comes; otherwise it is held and printed
- * whole when the run ends, so two concurrent runs never interleave their lines.
+ * One test file as its own process. A tap test file is a complete TAP program, so it runs under
+ * plain node: tap's runner would load two module loaders of its own into every file (mock and
+ * process-info), which tripled the cost of importing the app and cost the suite over a minute.
  */
-function runTap(dialect: TestDialect, env: NodeJS.ProcessEnv, args: string[], live: boolean): Promise<Totals & { code: number }> {
+function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
   return new Promise((resolve) => {
-    const child = spawn('npx', ['tap', '--reporter=tap', ...args], { env: { ...env, TEST_DB: dialect }, stdio: ['ignore', 'pipe', 'inherit'] });
-    const totals: Totals = { pass: 0, fail: 0, skip: 0 };
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (live) process.stdout.write(chunk);
-      buffer += chunk.toString();
-    });
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import=tsx', '--enable-source-maps', file], { env: { ...env, TAP_TIMEOUT: String(FILE_TIMEOUT_MS / 1000) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      output += `\n# killed after ${FILE_TIMEOUT_MS / 1000} s\n`;
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
     child.on('close', (code) => {
-      if (!live) process.stdout.write(buffer);
-      // tap's last summary comment, e.g. "# { total: 12, pass: 11, fail: 1, skip: 0 }".
-      const summary = [...buffer.matchAll(/^# \{ total: \d+(.*)\}$/gm)].pop()?.[1] ?? '';
-      for (const key of ['pass', 'fail', 'skip'] as const) {
-        totals[key] = Number(new RegExp(`${key}: (\\d+)`).exec(summary)?.[1] ?? 0);
-      }
+      clearTimeout(timer);
+      // tap's last line at the root, e.g. "# { total: 12, pass: 11, fail: 1, skip: 0 }".
+      const summary = [...output.matchAll(/^# \{ total: \d+(.*)\}$/gm)].pop()?.[1] ?? '';
+      const count = (key: string) => Number(new RegExp(`${key}: (\\d+)`).exec(summary)?.[1] ?? 0);
+      const totals = { pass: count('pass'), fail: count('fail'), skip: count('skip') };
       if (code !== 0 && totals.fail === 0) totals.fail = 1; // a crash with no failing assertion still fails
-      resolve({ ...totals, code: code ?? 1 });
+      resolve({ file, output, seconds: (Date.now() - started) / 1000, ...totals });
     });
   });
 }
 
+/** Runs files `jobs` at a time on one dialect, printing a line per file and a failing file whole. */
+async function runDialect(dialect: TestDialect, env: NodeJS.ProcessEnv, files: string[], jobs: number): Promise<Totals> {
+  const totals: Totals = { pass: 0, fail: 0, skip: 0 };
+  const queue = [...files];
+  const worker = async () => {
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const result = await runFile(file, { ...env, TEST_DB: dialect });
+      totals.pass += result.pass;
+      totals.fail += result.fail;
+      totals.skip += result.skip;
+      const line = `${result.fail ? 'not ok' : 'ok'} - ${dialect} ${file} # ${result.pass} passed, ${result.fail} failed in ${result.seconds.toFixed(1)} s\n`;
+      process.stdout.write(result.fail ? `${result.output}\n${line}` : line);
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return totals;
+}
+
 /**
- * The test files each dialect runs: all of them on the first, and on the others all but those
- * marked `@dialect-independent` (pure code, the OpenAPI document), which would only repeat.
+ * The test files each dialect runs: every file that touches the database on each, and the files
+ * marked `@dialect-independent` (pure code, HTTP framing, processes) on one of them, dealt out in
+ * turn so that neither run waits for the other at the end.
  */
-function filesFor(dialectIndex: number, args: string[]): string[] {
-  if (args.some((a) => !a.startsWith('-'))) return args; // the caller named files
+function filesFor(dialectIndex: number, dialectCount: number, args: string[]): string[] {
+  if (args.length > 0) return args; // the caller named files
   const files = readdirSync('test', { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => join('test', f))
     .sort();
-  const kept = dialectIndex === 0 ? files : files.filter((f) => !readFileSync(f, 'utf8').includes('@dialect-independent'));
-  return [...args, ...kept];
+  const independent = files.filter((f) => readFileSync(f, 'utf8').includes('@dialect-independent'));
+  const mine = independent.filter((_, i) => i % dialectCount === dialectIndex);
+  return files.filter((f) => !independent.includes(f) || mine.includes(f));
 }
 
 async function main(): Promise<number> {
@@ -74,13 +105,13 @@ async function main(): Promise<number> {
       process.env.TEST_DATABASE_URL = url;
     }
     for (const dialect of dialects) await prepareTemplates(dialect);
-    // tap builds its plugin set on first use after an install; two runs starting at once would
-    // both build it, over each other.
+    // tap builds its plugin set on first use after an install; test files starting at once would
+    // each build it, over each other.
     if (spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) throw new Error('tap build failed');
-    // Both dialects run at once: each run's slowest files overlap the other's instead of leaving a
-    // core idle at its end. Two workers each: the scheduler packs four processes onto the two cores.
+    // Both dialects run at once, two files at a time each: the scheduler packs the four processes
+    // (and PostgreSQL) onto the two cores, and one run's slow files overlap the other's.
     console.log(`# ---- test suite on ${dialects.join(' and ')} ----`);
-    const results = await Promise.all(dialects.map((dialect, i) => runTap(dialect, env, ['--jobs=2', ...filesFor(i, args)], i === 0)));
+    const results = await Promise.all(dialects.map((dialect, i) => runDialect(dialect, env, filesFor(i, dialects.length, args), 2)));
     results.forEach((result, i) => {
       totals.pass += result.pass;
       totals.fail += result.fail;

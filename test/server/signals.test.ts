@@ -68,7 +68,8 @@ function requestInFlight(port: number, token: string): Promise<{ finish(): Promi
 
 const launchers: Array<[string, string, string[]]> = [
   ['node dist/src/server.js', process.execPath, ['dist/src/server.js']],
-  ['npm start', 'npm', ['start', '--silent']],
+  // --ignore-scripts skips prestart (npm test has just built dist/), not start itself.
+  ['npm start', 'npm', ['start', '--silent', '--ignore-scripts']],
 ];
 
 t.test('SIGTERM to the process group drains the request in flight and exits 0', async (t) => {
