@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { ConfigError, type Config } from '../config/index.js';
 import { createDb, type DbHandle } from '../db/index.js';
 import { DataDirLockedError } from '../db/pglite-lock.js';
@@ -13,6 +13,11 @@ import { registerScimSchemaCommands } from './scim-schema.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerWorkspaceCommands } from './workspace.command.js';
 import { WorkspaceError } from '../services/workspaces.service.js';
+import { VERSION } from '../version.js';
+
+/** Exit codes: 1 for an operation that failed, 2 for a command line that does not parse (as getopt tools do). */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
 
 const USER_ERRORS = [UserError, WorkspaceError, TokenError, AdminTokenError, DomainError, ConfigError, DataDirLockedError];
 // Node's network errors and PostgreSQL's connection-time SQLSTATEs (bad password, missing database).
@@ -22,7 +27,15 @@ function buildProgram(ctx: CliContext): Command {
   const program = new Command('codex-scim')
     .description('Administer codex-scim-bridge: workspaces and API tokens. Uses the same DATABASE_URL / DATA_DIR as the service.')
     // Settings copied to subcommands as they are added.
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
+    .configureHelp({
+      // Commander lists a mandatory option like any other; say so in its help line.
+      optionDescription(option: Option) {
+        const text = Help.prototype.optionDescription.call(this, option);
+        return option.mandatory ? `${text} (required)` : text;
+      },
+    })
     .configureOutput({
       writeOut: (text) => ctx.io.stdout.write(text),
       writeErr: (text) => ctx.io.stderr.write(text),
@@ -82,13 +95,13 @@ export async function runCli(
     return 0;
   } catch (error) {
     // Commander has already printed its own usage errors, help and version.
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE;
     const { message, expected } = describe(error);
     const oneLine = message.replace(/\s*\n\s*/g, ' ').trim();
     ctx.io.stderr.write(`error: ${redact(oneLine, config?.databaseUrl)}\n`);
     if (!expected && (config?.logLevel === 'debug' || config?.logLevel === 'trace') && error instanceof Error && error.stack) {
       ctx.io.stderr.write(`${redact(error.stack, config.databaseUrl)}\n`);
     }
-    return 1;
+    return EXIT_FAILED;
   }
 }

@@ -239,8 +239,6 @@ t.test('user errors: one line on stderr, exit 1, nothing on stdout', async (t) =
   const cases: [string[], RegExp][] = [
     [['token', 'create', '--workspace', 'acme', '--scope', 'admin', '--role', 'owner'], /^error: ADMIN_JWT_SECRET is not set/],
     [['token', 'create', '--workspace', 'nope', '--scope', 'scim'], /^error: No workspace named or with id "nope"/],
-    [['token', 'create', '--workspace', 'acme', '--scope', 'scim', '--expires-in-days', '0'], /^error: option '--expires-in-days <days>' argument '0' is invalid/],
-    [['token', 'create', '--workspace', 'acme'], /^error: required option '--scope <scope>' not specified/],
     [['token', 'revoke', randomUUID()], /^error: No token with id "[0-9a-f-]{36}"\n$/],
     [['token', 'revoke', 'not-an-id'], /^error: No token with id "not-an-id"\n$/],
     [['workspace', 'create', ' padded'], /^error: A workspace name must be non-empty/],
@@ -253,9 +251,35 @@ t.test('user errors: one line on stderr, exit 1, nothing on stdout', async (t) =
     t.notMatch(result.stderr, /\n\s+at /, 'no stack trace');
   }
 
+  const usage: [string[], RegExp][] = [
+    [['token', 'create', '--workspace', 'acme', '--scope', 'scim', '--expires-in-days', '0'], /^error: option '--expires-in-days <days>' argument '0' is invalid/],
+    [['token', 'create', '--workspace', 'acme'], /^error: required option '--scope <scope>' not specified/],
+    [['token', 'create', '--workspace', 'acme', '--scope', 'scim', '--colour'], /^error: unknown option '--colour'/],
+    [['tokens'], /^error: unknown command 'tokens'/],
+  ];
+  for (const [args, expected] of usage) {
+    const result = await inProcess(args);
+    t.equal(result.code, 2, `a usage error exits 2: ${args.join(' ')}`);
+    t.equal(result.stdout, '', args.join(' '));
+    t.match(result.stderr, expected, args.join(' '));
+  }
+
   const badEnv = await inProcess(['token', 'list'], () => loadConfig({ LOG_LEVEL: 'loud' }));
   t.equal(badEnv.code, 1);
   t.match(badEnv.stderr, /^error: LOG_LEVEL must be one of /);
+});
+
+t.test('--version prints the package version; help marks the required options', async (t) => {
+  const version = await inProcess(['--version']);
+  t.equal(version.code, 0);
+  t.equal(version.stdout, `${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`);
+  const help = await inProcess(['token', 'create', '--help']);
+  t.equal(help.code, 0);
+  // The help of one option, up to the next option (descriptions wrap).
+  const helpOf = (flag: string) => new RegExp(`${flag} <[a-z]+>([^]*?)\\n  -`).exec(help.stdout)?.[1] ?? '';
+  t.match(helpOf('--workspace'), '(required)');
+  t.match(helpOf('--scope'), '(required)');
+  t.notMatch(helpOf('--description'), '(required)', 'an optional option is not marked');
 });
 
 t.test('an unreachable DATABASE_URL is reported without the URL or its password', async (t) => {
