@@ -16,6 +16,8 @@ import { SCIM_CONTENT_TYPE, toScimError } from './plugins/scim-errors.js';
 export interface AppDependencies {
   /** An open, migrated database (tests); otherwise the app opens one from config. */
   database?: DbHandle;
+  /** Where the log lines go (tests read them); otherwise stdout. */
+  logStream?: { write(line: string): void };
 }
 
 /** A hop count trusts that many proxies nearest the server, as proxy-addr counts them. */
@@ -31,6 +33,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       level: config.logLevel,
       // Bearer tokens and cookies must never reach the logs.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'], censor: '[redacted]' },
+      // ISO-8601 times and level names, as log pipelines expect, rather than epoch ms and numbers.
+      timestamp: () => `,"time":"${new Date().toISOString()}"`,
+      formatters: { level: (label: string) => ({ level: label }) },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     bodyLimit: config.bodyLimit,
     // meta.location, request.ip in logs and the protocol come from X-Forwarded-* only when set.

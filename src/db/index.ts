@@ -23,7 +23,7 @@ export const PG_TYPES: pg.CustomTypesConfig = {
 /**
  * A pool on DATABASE_URL with the service's type parsers, that survives the server going away.
  * - A server that drops packets would otherwise hold each request until the OS gives up on the
- *   connection: five seconds, then a 503 with Retry-After (plugins/database-unavailable.ts).
+ *   connection: five seconds, then a 503 with Retry-After (plugins/request-errors.ts).
  * - A connection the server ends (restart, failover, a reset) emits 'error' on its client: on the
  *   pool while idle, on the client itself while checked out. With no listener either one crashes
  *   the process; the query in flight fails on its own, and the pool opens a new connection on demand.

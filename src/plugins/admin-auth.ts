@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AuditContext } from '../audit/types.js';
 import type { Config } from '../config/index.js';
 import { bearerToken } from './bearer.js';
+import { logActor } from './request-actor.js';
 import { AdminAuthError } from '../services/admin-errors.js';
 import { createAdminAuthenticator } from '../services/admin-auth.service.js';
 import type { AdminPrincipal, AdminRole } from '../services/admin-tokens.service.js';
@@ -70,6 +71,7 @@ export function installAdminAuth(app: FastifyInstance, config: Config): void {
     const jwt = bearerToken(request);
     if (!jwt) throw new AdminAuthError(401, 'Authorization: Bearer <admin JWT> is required');
     request.admin = await authenticator.authenticate(app.db, jwt);
+    logActor(request, `admin:${request.admin.subject}`);
     const access = request.routeOptions.config.adminAccess;
     // Unmatched URLs have no route config; they get the scope's 404 after authentication.
     if (access && !ROLES_FOR[access].includes(request.admin.role)) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../config/index.js';
 import { bearerToken } from './bearer.js';
+import { logActor } from './request-actor.js';
 import { ScimError } from '../scim/errors.js';
 import type { ScimContext } from '../services/context.js';
 import { createSchemaCache } from '../services/scim-schemas.service.js';
@@ -29,6 +30,7 @@ export function installScimAuth(app: FastifyInstance, config: Config, prefix: st
     if (!secret) throw ScimError.status(401, 'Authorization: Bearer <token> is required');
     const token = await authenticateScimToken(app.db, secret);
     if (!token) throw ScimError.status(401, 'The bearer token is not valid for this service (unknown, revoked or expired)');
+    logActor(request, `scim-token:${token.tokenId}`);
     request.scim = {
       db: app.db,
       workspaceId: token.workspaceId,

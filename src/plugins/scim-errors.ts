@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ScimError } from '../scim/errors.js';
-import { DATABASE_UNAVAILABLE, isDatabaseUnavailable, unavailable } from './database-unavailable.js';
+import { clientClosed, DATABASE_UNAVAILABLE, isDatabaseUnavailable, logClientClosed, unavailable } from './request-errors.js';
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -40,6 +40,7 @@ function validationError(error: FastifyError): ScimError {
 
 export function installScimErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (clientClosed(request, error)) return logClientClosed(request, error);
     const scimError = toScimError(error);
     if (scimError.status === 503) unavailable(request, reply, error);
     else if (scimError.status >= 500) request.log.error({ err: error }, 'unhandled error');

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../../access/errors.js';
-import { DATABASE_UNAVAILABLE, isDatabaseUnavailable, unavailable } from '../../plugins/database-unavailable.js';
+import { clientClosed, DATABASE_UNAVAILABLE, isDatabaseUnavailable, logClientClosed, unavailable } from '../../plugins/request-errors.js';
 import { AdminAuthError, DomainError, pointerOf, type DomainErrorKind, type Problem } from '../../services/admin-errors.js';
 
 // The admin scope's one error handler: RFC 9457 `application/problem+json` with `errors[]` naming
@@ -124,6 +124,7 @@ export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
 
 export function installAdminErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (clientClosed(request, error)) return logClientClosed(request, error);
     const out = toAdminErrorBody(error);
     if (out.status === 503) unavailable(request, reply, error);
     else if (out.status >= 500) request.log.error({ err: error }, 'unhandled error');

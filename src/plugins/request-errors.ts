@@ -1,8 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-// The 503 the SCIM and admin error handlers answer while the database cannot be reached: an
-// outage to wait out (Okta and Entra retry on 503 and honour Retry-After), not a server bug and
-// not a failed query.
+// Errors the SCIM and admin error handlers tell apart from a server bug before answering 500:
+// - the database cannot be reached: an outage to wait out, answered 503 with Retry-After (Okta
+//   and Entra retry on 503 and honour it), not a failed query;
+// - the client went away mid-response (an IdP timing out on a large group GET): nobody is left to
+//   answer, and it is the client's doing, so it is logged at info, not as an error.
 
 /** Socket and DNS failures of the connection itself. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE']);
@@ -31,4 +33,13 @@ export const DATABASE_UNAVAILABLE = 'The database is unavailable; retry after th
 export function unavailable(request: FastifyRequest, reply: FastifyReply, error: Error): void {
   reply.header('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
   request.log.warn({ reason: error.message }, 'database unavailable');
+}
+
+/** True when the client closed the connection before the response was complete. */
+export function clientClosed(request: FastifyRequest, error: Error): boolean {
+  return (error as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE' || request.raw.destroyed;
+}
+
+export function logClientClosed(request: FastifyRequest, error: Error): void {
+  request.log.info({ reason: error.message }, 'the client closed the connection before the response was complete');
 }
