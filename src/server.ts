@@ -14,8 +14,18 @@ async function main(): Promise<void> {
     await app.close();
     await metrics?.close();
   }, { graceMs: config.shutdownGraceSeconds * 1000, log: app.log });
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code && LISTEN_ERRORS.has(code)) throw new ConfigError(`cannot listen on HOST=${config.host} PORT=${config.port}: ${code}`);
+    throw error;
+  }
 }
+
+// What listen() reports for a bad HOST or PORT: in use, not an address of this machine, a
+// privileged port, a name that does not resolve.
+const LISTEN_ERRORS = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME']);
 
 main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof DataDirLockedError) {

@@ -171,6 +171,18 @@ function oidc(env: Env): OidcConfig | undefined {
   });
 }
 
+/** An IP address or a host name (RFC 1123); a dotted quad out of range is neither. */
+function host(env: Env): string {
+  const raw = env.HOST || '127.0.0.1';
+  const bare = raw.replace(/^\[(.*)\]$/, '$1');
+  const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+  const hostname = bare.length <= 253 && bare.split('.').every((l) => label.test(l)) && !/^\d+$/.test(bare.split('.').pop()!);
+  if (isIP(bare) === 0 && !hostname) {
+    throw new ConfigError(`HOST must be an IP address or a host name to listen on (0.0.0.0 for every interface), got ${JSON.stringify(raw)}`);
+  }
+  return bare;
+}
+
 function trustProxy(env: Env): Config['trustProxy'] {
   const raw = env.TRUST_PROXY?.trim();
   if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
@@ -217,7 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return Object.freeze({
     port: integer(env, 'PORT', 8080, 0, 65535),
-    host: env.HOST || '127.0.0.1',
+    host: host(env),
     // The URL is never echoed in errors: it may carry a password.
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: env.DATA_DIR || './data',

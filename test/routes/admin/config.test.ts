@@ -1,9 +1,13 @@
 // @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import t from 'tap';
 import { loadConfig, Secret } from '../../../src/config/index.js';
+import { createDb } from '../../../src/db/index.js';
 
-// The admin-auth settings: validated at start-up, and the signing key never printable.
+// Settings validated at start-up, each error naming its variable; the signing key never printable.
 
 t.test('ADMIN_JWT_SECRET', async (t) => {
   t.equal(loadConfig({}).adminJwtSecret, undefined, 'unset: bridge-signed admin tokens are off');
@@ -33,4 +37,21 @@ t.test('OIDC_*', async (t) => {
   t.throws(() => loadConfig({ ...base, OIDC_JWKS_URL: 'http://idp.example.com/keys' }), { message: /https/ });
   t.throws(() => loadConfig({ ...base, OIDC_JWKS_URL: 'not a url' }), { message: /OIDC_JWKS_URL is not a valid URL/ });
   t.ok(loadConfig({ ...base, OIDC_JWKS_URL: 'http://127.0.0.1:8081/keys' }).oidc, 'http on loopback, for tests');
+});
+
+t.test('HOST: an IP address or a host name, else an error naming it before anything starts', async (t) => {
+  for (const good of ['127.0.0.1', '0.0.0.0', '::', '[::1]', 'localhost', 'scim-bridge.internal']) t.doesNotThrow(() => loadConfig({ HOST: good }), good);
+  t.equal(loadConfig({ HOST: '[::1]' }).host, '::1', 'brackets are dropped');
+  for (const bad of ['999.999.999.999', 'exa mple', '-bad.example', 'host:8080']) {
+    t.throws(() => loadConfig({ HOST: bad }), { message: `HOST must be an IP address or a host name to listen on (0.0.0.0 for every interface), got ${JSON.stringify(bad)}` }, bad);
+  }
+});
+
+t.test('DATA_DIR on a kernel file system or where no directory can be made is refused, naming it', async (t) => {
+  for (const dir of ['/proc', '/proc/bridge', '/sys/bridge', '/dev/null/x']) {
+    await t.rejects(createDb({ dataDir: dir }), { name: 'Error', message: new RegExp(`^DATA_DIR "${dir}" is on a kernel file system`) }, dir);
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'bridge-datadir-')), 'a-file');
+  writeFileSync(file, '');
+  await t.rejects(createDb({ dataDir: join(file, 'data') }), { message: /^DATA_DIR ".*a-file\/data" cannot be used as the embedded database's directory: ENOTDIR$/ });
 });
