@@ -92,6 +92,7 @@ export const AUDIT_EVENT_TYPES = [
   // target token
   'token.created',
   'token.revoked',
+  'token.rotated',
   // target policy
   'policy.created',
   'policy.updated',
@@ -177,6 +178,8 @@ export interface AuditEventData {
   /** Describes the token, never its secret or its hash. */
   'token.created': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null; expiresAt?: string | null };
   'token.revoked': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null };
+  /** The old token keeps working until `oldExpiresAt`; `id` is the new token (also recorded as token.created). */
+  'token.rotated': { id: string; replaces: string; oldExpiresAt: string };
 
   'policy.created': { name: string; description?: string | null };
   'policy.updated': { name: string; changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };

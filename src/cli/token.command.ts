@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ADMIN_ROLES, createAdminToken, DEFAULT_ADMIN_TOKEN_DAYS, type AdminRole } from '../services/admin-tokens.service.js';
-import { createToken, listTokens, revokeToken, type TokenMetadata, type TokenScope } from '../services/tokens.service.js';
+import { createToken, listTokens, MAX_ROTATION_OVERLAP_SECONDS, revokeToken, rotateToken, type TokenMetadata, type TokenScope } from '../services/tokens.service.js';
 import { say, UserError, withDatabase, type CliContext } from './context.js';
 import { json, table, timestamp } from './format.js';
 import { resolveWorkspace } from '../services/workspaces.service.js';
@@ -31,7 +31,7 @@ interface CreateOptions {
 }
 
 export function registerTokenCommands(program: Command, ctx: CliContext): void {
-  const token = program.command('token').description('create, list and revoke API tokens');
+  const token = program.command('token').description('create, list, revoke and rotate API tokens');
 
   token
     .command('create')
@@ -135,4 +135,21 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
           : `Revoked token ${result.id}`,
       );
     });
+
+  token
+    .command('rotate')
+    .description('replace a SCIM token: print the new one alone on stdout; the old one keeps working for the overlap')
+    .argument('<id>', 'token id (from token list)')
+    .option('--overlap-seconds <seconds>', `how long the old token still works, 0 to ${MAX_ROTATION_OVERLAP_SECONDS}`, seconds, 3600)
+    .action(async (id: string, options: { overlapSeconds: number }) => {
+      const rotated = await withDatabase(ctx, (db) => rotateToken(db, { id, overlapSeconds: options.overlapSeconds }, ctx.actor));
+      ctx.io.stdout.write(`${rotated.token}\n`);
+      say(ctx, `Token ${rotated.id} replaces ${rotated.replaces}, which works until ${timestamp(rotated.oldExpiresAt)}`);
+    });
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > MAX_ROTATION_OVERLAP_SECONDS) throw new InvalidArgumentError(`expected a whole number of seconds from 0 to ${MAX_ROTATION_OVERLAP_SECONDS}`);
+  return n;
 }

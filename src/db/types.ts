@@ -46,6 +46,8 @@ export interface ApiTokensTable {
   expires_at: Timestamp | null;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** Set when the token was rotated: its successor. */
+  replaced_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface UsersTable {

@@ -15,6 +15,8 @@ export interface TokenMetadata {
   lastUsedAt: Date | null;
   expiresAt: Date | null;
   revokedAt: Date | null;
+  /** The token that replaced this one when it was rotated. */
+  replacedBy: string | null;
 }
 
 export async function insertToken(db: Executor, row: Insertable<ApiTokensTable>): Promise<ApiToken> {
@@ -53,6 +55,7 @@ export async function listTokenMetadata(db: Executor, filter: { workspaceId?: st
       't.last_used_at as lastUsedAt',
       't.expires_at as expiresAt',
       't.revoked_at as revokedAt',
+      't.replaced_by as replacedBy',
     ])
     .orderBy('w.name')
     .orderBy('t.created_at')

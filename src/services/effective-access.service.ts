@@ -211,6 +211,7 @@ export const accessProjector: Projector<AccessChange> = {
     'scim.extension_removed',
     'token.created',
     'token.revoked',
+    'token.rotated',
     'policy.created',
     'policy.updated',
     'policy.deleted',

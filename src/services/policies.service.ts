@@ -237,6 +237,7 @@ export const policyProjector: Projector<{ userId: string }> = {
     'scim.extension_removed',
     'token.created',
     'token.revoked',
+    'token.rotated',
     'policy.created',
     'policy.updated',
     'policy.deleted',

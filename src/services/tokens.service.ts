@@ -6,6 +6,7 @@ import type { Database } from '../db/types.js';
 import { commit } from './commit.js';
 import {
   findTokenByHash,
+  findTokenById,
   insertToken,
   listTokenMetadata,
   markTokenRevoked,
@@ -137,11 +138,15 @@ export interface RevokeResult {
   alreadyRevoked: boolean;
 }
 
-/** Revokes a token; revoking it again is a no-op that reports when it was revoked. */
-export async function revokeToken(db: Kysely<Database>, id: string, actor: AuditActor): Promise<RevokeResult> {
+/**
+ * Revokes a token; revoking it again is a no-op that reports when it was revoked. `workspaceId`
+ * confines it to one workspace (the admin API): a token of another one is not found.
+ */
+export async function revokeToken(db: Kysely<Database>, id: string, actor: AuditActor, workspaceId?: string): Promise<RevokeResult> {
   // A non-UUID would make PostgreSQL reject the query with a type error; it names no token either way.
   if (!isUuid(id)) throw new TokenNotFoundError(id);
   return db.transaction().execute(async (trx) => {
+    if (workspaceId !== undefined && (await findTokenById(trx, id))?.workspace_id !== workspaceId) throw new TokenNotFoundError(id);
     const revoked = await markTokenRevoked(trx, id, new Date());
     if (!revoked) {
       const existing = await trx
@@ -161,6 +166,71 @@ export async function revokeToken(db: Kysely<Database>, id: string, actor: Audit
       },
     ]);
     return { id, workspaceId: revoked.workspace_id, revokedAt: revoked.revoked_at!, alreadyRevoked: false };
+  });
+}
+
+/** Longest overlap a rotation allows: old and new secrets both work meanwhile. */
+export const MAX_ROTATION_OVERLAP_SECONDS = 30 * 24 * 3600;
+
+export interface RotateResult {
+  /** The new token: its secret is shown this once. */
+  id: string;
+  token: string;
+  replaces: string;
+  /** When the old token stops working. */
+  oldExpiresAt: Date;
+}
+
+/**
+ * Replaces a live SCIM token with a new one of the same workspace, description and expiry. The old
+ * one keeps working for `overlapSeconds` (0: stops now), long enough to paste the new secret into
+ * the IdP and see its next push succeed. `workspaceId` confines the rotation to one workspace
+ * (the admin API); the CLI rotates any token by id.
+ */
+export async function rotateToken(
+  db: Kysely<Database>,
+  input: { id: string; overlapSeconds: number; workspaceId?: string },
+  actor: AuditActor,
+  now: Date = new Date(),
+): Promise<RotateResult> {
+  const { id, overlapSeconds } = input;
+  if (!Number.isInteger(overlapSeconds) || overlapSeconds < 0 || overlapSeconds > MAX_ROTATION_OVERLAP_SECONDS) {
+    throw new TokenError(`The overlap must be a whole number of seconds from 0 to ${MAX_ROTATION_OVERLAP_SECONDS}`);
+  }
+  if (!isUuid(id)) throw new TokenNotFoundError(id);
+  return db.transaction().execute(async (trx) => {
+    // Locked: two rotations of one token must not both mint a successor.
+    const old = await trx.selectFrom('api_tokens').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!old || (input.workspaceId !== undefined && old.workspace_id !== input.workspaceId)) throw new TokenNotFoundError(id);
+    if (old.scope !== 'scim') throw new TokenError('Only SCIM tokens are rotated; an admin JWT is replaced by creating another and revoking this one');
+    if (old.revoked_at !== null || (old.expires_at !== null && old.expires_at.getTime() <= now.getTime())) {
+      throw new TokenError('The token is revoked or expired; create a new one instead');
+    }
+    if (old.replaced_by !== null) throw new TokenError(`The token was rotated already; its successor is ${old.replaced_by}`);
+    const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
+    const oldExpiresAt = old.expires_at !== null && old.expires_at.getTime() < overlapEnd.getTime() ? old.expires_at : overlapEnd;
+    const token = TOKEN_PREFIX + randomBytes(SECRET_BYTES).toString('base64url');
+    const newId = randomUUID();
+    await insertToken(trx, {
+      id: newId,
+      workspace_id: old.workspace_id,
+      scope: 'scim',
+      role: null,
+      description: old.description,
+      token_hash: hashToken(token),
+      expires_at: old.expires_at,
+    });
+    await trx.updateTable('api_tokens').set({ expires_at: oldExpiresAt, replaced_by: newId }).where('id', '=', id).execute();
+    await commit(trx, { workspaceId: old.workspace_id, actor }, [
+      {
+        type: 'token.created',
+        targetType: 'token',
+        targetId: newId,
+        data: { id: newId, scope: 'scim', role: null, description: old.description, expiresAt: old.expires_at?.toISOString() ?? null },
+      },
+      { type: 'token.rotated', targetType: 'token', targetId: id, data: { id: newId, replaces: id, oldExpiresAt: oldExpiresAt.toISOString() } },
+    ]);
+    return { id: newId, token, replaces: id, oldExpiresAt };
   });
 }
 

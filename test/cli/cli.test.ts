@@ -235,6 +235,26 @@ t.test('changes are audited with the operating-system user as the actor', async 
   t.equal(events.length, 4, 'the second revocation wrote nothing');
 });
 
+t.test('token rotate prints the new token alone; the old one works for the overlap', async (t) => {
+  const created = await inProcess(['token', 'create', '--workspace', workspaceId, '--scope', 'scim', '--description', 'to rotate']);
+  t.equal(created.code, 0, created.stderr);
+  const oldToken = created.stdout.trim();
+  const db = (await sharedDb()).db;
+  const oldId = (await authenticateScimToken(db, oldToken))!.tokenId;
+  const rotated = await inProcess(['token', 'rotate', oldId, '--overlap-seconds', '120']);
+  t.equal(rotated.code, 0, rotated.stderr);
+  const newToken = rotated.stdout.trim();
+  t.match(newToken, /^csb_[A-Za-z0-9_-]{43}$/, 'stdout is the new token alone');
+  t.match(rotated.stderr, new RegExp(`^Token [0-9a-f-]{36} replaces ${oldId}, which works until `));
+  t.ok(await authenticateScimToken(db, newToken), 'the new token works');
+  t.ok(await authenticateScimToken(db, oldToken), 'the old one too, for now');
+  t.ok(!(await authenticateScimToken(db, oldToken, { now: new Date(Date.now() + 121_000) })), 'and not after the overlap');
+  const twice = await inProcess(['token', 'rotate', oldId]);
+  t.equal(twice.code, 1);
+  t.match(twice.stderr, /^error: The token was rotated already/);
+  t.equal((await inProcess(['token', 'rotate', oldId, '--overlap-seconds', 'soon'])).code, 2, 'a bad overlap is a usage error');
+});
+
 t.test('user errors: one line on stderr, exit 1, nothing on stdout', async (t) => {
   const cases: [string[], RegExp][] = [
     [['token', 'create', '--workspace', 'acme', '--scope', 'admin', '--role', 'owner'], /^error: ADMIN_JWT_SECRET is not set/],

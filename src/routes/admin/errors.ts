@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../../access/errors.js';
 import { clientClosed, DATABASE_UNAVAILABLE, isDatabaseUnavailable, logClientClosed, unavailable } from '../../plugins/request-errors.js';
+import { TokenError, TokenNotFoundError } from '../../services/tokens.service.js';
 import { AdminAuthError, DomainError, pointerOf, type DomainErrorKind, type Problem } from '../../services/admin-errors.js';
 
 // The admin scope's one error handler: RFC 9457 `application/problem+json` with `errors[]` naming
@@ -101,6 +102,8 @@ export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
   if (error instanceof AdminAuthError) return body(error.statusCode, error.message);
   if (error instanceof AccessValidationError) return body(400, `${error.field} ${error.message}`, [{ pointer: pointerOf(error.field), detail: error.message }]);
   if (error instanceof AccessNotFoundError) return body(404, error.message);
+  if (error instanceof TokenNotFoundError) return body(404, error.message);
+  if (error instanceof TokenError) return body(400, error.message);
   if (error instanceof AccessConflictError) return body(409, error.message, error.field ? [{ pointer: pointerOf(error.field), detail: error.message }] : []);
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) return validationError(fastifyError);

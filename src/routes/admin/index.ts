@@ -14,6 +14,7 @@ import rolesRoutes from './roles.routes.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import scimSchemasRoutes from './scim-schemas.routes.js';
 import settingsRoutes from './settings.routes.js';
+import tokensRoutes from './tokens.routes.js';
 
 export const ADMIN_PREFIX = '/api/v1';
 
@@ -39,6 +40,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(effectiveAccessRoutes);
   await app.register(policiesRoutes);
   await app.register(scimSchemasRoutes);
+  await app.register(tokensRoutes);
   await app.register(auditRoutes, { config });
 };
 
