@@ -73,9 +73,15 @@ t.test('export: JSONL of a time range on stdout, count on stderr', async (t) => 
   t.ok(new Set(all.map((r) => r.workspace.name)).size >= 2, 'every workspace, one after the other');
   t.equal(new Set(all.map((r) => r.id)).size, all.length);
 
-  for (const bad of [['--until', t1.toISOString()], ['--since', 'yesterday'], ['--since', t1.toISOString(), '--until', t0.toISOString()]]) {
-    const r = await cli('audit', 'export', ...bad);
-    t.equal(r.code, 1, bad.join(' '));
+  // A command line that does not parse exits 2; a range that parses but is empty of sense, 1.
+  const bad: Array<[string[], number]> = [
+    [['--until', t1.toISOString()], 2],
+    [['--since', 'yesterday'], 2],
+    [['--since', t1.toISOString(), '--until', t0.toISOString()], 1],
+  ];
+  for (const [args, code] of bad) {
+    const r = await cli('audit', 'export', ...args);
+    t.equal(r.code, code, args.join(' '));
     t.equal(r.stdout, '');
   }
 });
@@ -122,7 +128,7 @@ t.test('retention and purge from the command line', async (t) => {
   const set = await cli('audit', 'retention', '--workspace', ws, '--days', '90');
   t.equal(set.code, 0, set.stderr);
   t.equal(set.stdout, 'kept 90 days (workspace)\n');
-  t.equal((await cli('audit', 'retention', '--workspace', ws, '--days', '0')).code, 1);
+  t.equal((await cli('audit', 'retention', '--workspace', ws, '--days', '0')).code, 2, 'an invalid argument is a usage error');
   t.equal((await cli('audit', 'retention', '--workspace', ws, '--days', '5', '--keep-all')).code, 1);
   t.equal((await cli('audit', 'retention', '--workspace', ws, '--keep-all')).stdout, 'kept forever (workspace)\n');
   const keep = await cli('audit', 'purge', '--workspace', ws);

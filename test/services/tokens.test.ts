@@ -154,6 +154,7 @@ t.test('list returns metadata only, optionally for one workspace', async (t) => 
       'expiresAt',
       'id',
       'lastUsedAt',
+      'replacedBy',
       'revokedAt',
       'role',
       'scope',

@@ -212,7 +212,7 @@ t.test('codex-scim token create --scope admin', async (t) => {
 
   t.equal(await run(['token', 'create', '--workspace', 'test', '--scope', 'admin']), 1);
   t.match(out.stderr, /^error: --scope admin needs --role/);
-  t.equal(await run(['token', 'create', '--workspace', 'test', '--scope', 'admin', '--role', 'root']), 1);
+  t.equal(await run(['token', 'create', '--workspace', 'test', '--scope', 'admin', '--role', 'root']), 2, 'a choice outside the list is a usage error');
   t.match(out.stderr, /argument 'root' is invalid/);
   t.equal(await run(['token', 'create', '--workspace', 'test', '--scope', 'admin', '--role', 'owner'], null), 1);
   t.match(out.stderr, /^error: ADMIN_JWT_SECRET is not set/);
