@@ -10,6 +10,7 @@ import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import adminRoutes from './routes/admin/index.js';
 import healthRoutes from './routes/health.js';
+import oauthRoutes from './routes/oauth.routes.js';
 import scimRoutes, { SCIM_PREFIX } from './routes/scim/index.js';
 import { SCIM_CONTENT_TYPE, toScimError } from './plugins/scim-errors.js';
 
@@ -81,6 +82,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(openapiPlugin);
   await app.register(healthRoutes);
   await app.register(scimRoutes, { prefix: SCIM_PREFIX, config });
+  await app.register(oauthRoutes, { config });
   await app.register(adminRoutes, { prefix: '/api/v1', config });
   await app.register(auditRetentionPlugin, { config });
   return app;

@@ -93,6 +93,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.created',
   'token.revoked',
   'token.rotated',
+  'oauth_client.created',
+  'oauth_client.revoked',
   // target policy
   'policy.created',
   'policy.updated',
@@ -180,6 +182,9 @@ export interface AuditEventData {
   'token.revoked': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null };
   /** The old token keeps working until `oldExpiresAt`; `id` is the new token (also recorded as token.created). */
   'token.rotated': { id: string; replaces: string; oldExpiresAt: string };
+  /** An OAuth 2.0 client (client credentials grant); never its secret. */
+  'oauth_client.created': { id: string; description: string | null };
+  'oauth_client.revoked': { id: string; description: string | null };
 
   'policy.created': { name: string; description?: string | null };
   'policy.updated': { name: string; changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };

@@ -9,6 +9,7 @@ import { registerAuditCommands } from './audit.command.js';
 import { cliActor, UserError, type CliContext, type CliIo } from './context.js';
 import { registerInitCommand } from './init.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
+import { registerOAuthClientCommands } from './oauth-client.command.js';
 import { registerScimSchemaCommands } from './scim-schema.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerWorkspaceCommands } from './workspace.command.js';
@@ -45,6 +46,7 @@ function buildProgram(ctx: CliContext): Command {
   registerInitCommand(program, ctx);
   registerWorkspaceCommands(program, ctx);
   registerTokenCommands(program, ctx);
+  registerOAuthClientCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerScimSchemaCommands(program, ctx);
   return program;

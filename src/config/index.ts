@@ -2,6 +2,7 @@
 // stops start-up with a message that names the variable.
 
 import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 
@@ -90,6 +91,8 @@ export interface Config {
   /** A separate, credential-free /metrics listener (loopback by default); unset: none. */
   readonly metricsPort?: number;
   readonly metricsHost: string;
+  /** OAuth 2.0 client credentials for SCIM clients (POST /oauth/token); undefined: off. */
+  readonly oauth?: { readonly signingKey: Secret; readonly tokenTtlSeconds: number; readonly rateLimitPerMinute: number };
   /** Serve HTTPS directly with this certificate chain and key (PEM), read at start. */
   readonly tls?: { readonly cert: string; readonly key: Secret };
 }
@@ -222,6 +225,25 @@ function tls(env: Env): Config['tls'] {
   return Object.freeze({ cert: pem.cert, key: new Secret(pem.key) });
 }
 
+function oauth(env: Env): Config['oauth'] {
+  if (!env.OAUTH_SIGNING_KEY_FILE) return undefined;
+  const pem = readPem(env, 'OAUTH_SIGNING_KEY_FILE');
+  try {
+    const key = createPrivateKey(pem);
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (!(key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'ed25519' || (key.asymmetricKeyType === 'ec' && curve === 'prime256v1'))) {
+      throw new Error(`a ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''} key`);
+    }
+  } catch (error) {
+    throw new ConfigError(`OAUTH_SIGNING_KEY_FILE must hold a PEM private key, EC P-256, RSA or Ed25519: ${(error as Error).message}`);
+  }
+  return Object.freeze({
+    signingKey: new Secret(pem),
+    tokenTtlSeconds: integer(env, 'OAUTH_TOKEN_TTL_SECONDS', 3600, 60, 86400),
+    rateLimitPerMinute: integer(env, 'OAUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100000),
+  });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -250,6 +272,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: integer(env, 'METRICS_PORT', 0, 1, 65535) || undefined,
     metricsHost: env.METRICS_HOST || '127.0.0.1',
     tls: tls(env),
+    oauth: oauth(env),
   });
 }
 

@@ -50,6 +50,16 @@ export interface ApiTokensTable {
   replaced_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
+export interface OAuthClientsTable {
+  id: string;
+  workspace_id: string;
+  description: string | null;
+  secret_hash: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
 export interface UsersTable {
   id: string;
   workspace_id: string;
@@ -85,6 +95,7 @@ export interface Database {
   scim_extension_schemas: ScimExtensionSchemasTable;
   scim_unknown_attributes: ScimUnknownAttributesTable;
   api_tokens: ApiTokensTable;
+  oauth_clients: OAuthClientsTable;
   users: UsersTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;

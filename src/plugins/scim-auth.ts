@@ -5,6 +5,7 @@ import { logActor } from './request-actor.js';
 import { ScimError } from '../scim/errors.js';
 import type { ScimContext } from '../services/context.js';
 import { createSchemaCache } from '../services/scim-schemas.service.js';
+import { authenticateAccessToken, looksLikeJwt, oauthSigner } from '../services/oauth.service.js';
 import { authenticateScimToken } from '../services/tokens.service.js';
 
 declare module 'fastify' {
@@ -25,10 +26,12 @@ function baseUrl(config: Config, request: FastifyRequest, prefix: string): strin
 export function installScimAuth(app: FastifyInstance, config: Config, prefix: string): void {
   app.decorateRequest('scim', null as unknown as ScimContext);
   const schemaCache = createSchemaCache();
+  // Short-lived OAuth access tokens (JWTs) are accepted beside long-lived secrets when enabled.
+  const signer = config.oauth ? oauthSigner(config.oauth.signingKey.reveal(), config.oauth.tokenTtlSeconds) : undefined;
   app.addHook('onRequest', async (request) => {
     const secret = bearerToken(request);
     if (!secret) throw ScimError.status(401, 'Authorization: Bearer <token> is required');
-    const token = await authenticateScimToken(app.db, secret);
+    const token = signer && looksLikeJwt(secret) ? await authenticateAccessToken(app.db, signer, secret) : await authenticateScimToken(app.db, secret);
     if (!token) throw ScimError.status(401, 'The bearer token is not valid for this service (unknown, revoked or expired)');
     logActor(request, `scim-token:${token.tokenId}`);
     request.scim = {

@@ -212,6 +212,8 @@ export const accessProjector: Projector<AccessChange> = {
     'token.created',
     'token.revoked',
     'token.rotated',
+    'oauth_client.created',
+    'oauth_client.revoked',
     'policy.created',
     'policy.updated',
     'policy.deleted',

@@ -238,6 +238,8 @@ export const policyProjector: Projector<{ userId: string }> = {
     'token.created',
     'token.revoked',
     'token.rotated',
+    'oauth_client.created',
+    'oauth_client.revoked',
     'policy.created',
     'policy.updated',
     'policy.deleted',

@@ -13,6 +13,7 @@ import policiesRoutes from './policies.routes.js';
 import rolesRoutes from './roles.routes.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import scimSchemasRoutes from './scim-schemas.routes.js';
+import oauthClientsRoutes from './oauth-clients.routes.js';
 import settingsRoutes from './settings.routes.js';
 import tokensRoutes from './tokens.routes.js';
 
@@ -41,6 +42,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(policiesRoutes);
   await app.register(scimSchemasRoutes);
   await app.register(tokensRoutes);
+  await app.register(oauthClientsRoutes);
   await app.register(auditRoutes, { config });
 };
 

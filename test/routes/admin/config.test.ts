@@ -1,4 +1,5 @@
 // @dialect-independent: nothing here depends on the database, so `npm test` runs it once.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,4 +55,19 @@ t.test('DATA_DIR on a kernel file system or where no directory can be made is re
   const file = join(mkdtempSync(join(tmpdir(), 'bridge-datadir-')), 'a-file');
   writeFileSync(file, '');
   await t.rejects(createDb({ dataDir: join(file, 'data') }), { message: /^DATA_DIR ".*a-file\/data" cannot be used as the embedded database's directory: ENOTDIR$/ });
+});
+
+t.test('OAUTH_SIGNING_KEY_FILE: a P-256, RSA or Ed25519 private key, else an error naming it', async (t) => {
+  t.equal(loadConfig({}).oauth, undefined, 'unset: no /oauth/token');
+  const dir = mkdtempSync(join(tmpdir(), 'bridge-oauth-key-'));
+  const write = (name: string, pem: string) => (writeFileSync(join(dir, name), pem), join(dir, name));
+  const p256 = write('p256.pem', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const p384 = write('p384.pem', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const config = loadConfig({ OAUTH_SIGNING_KEY_FILE: p256, OAUTH_TOKEN_TTL_SECONDS: '900' });
+  t.match(config.oauth, { tokenTtlSeconds: 900, rateLimitPerMinute: 60 });
+  t.notMatch(JSON.stringify(config), /PRIVATE KEY/, 'the key never prints');
+  t.throws(() => loadConfig({ OAUTH_SIGNING_KEY_FILE: p384 }), { message: /^OAUTH_SIGNING_KEY_FILE must hold a PEM private key, EC P-256, RSA or Ed25519: a ec secp384r1 key/ });
+  t.throws(() => loadConfig({ OAUTH_SIGNING_KEY_FILE: write('junk.pem', 'junk') }), { message: /^OAUTH_SIGNING_KEY_FILE must hold a PEM private key/ });
+  t.throws(() => loadConfig({ OAUTH_SIGNING_KEY_FILE: join(dir, 'missing.pem') }), { message: /^OAUTH_SIGNING_KEY_FILE cannot be read: ENOENT/ });
+  t.throws(() => loadConfig({ OAUTH_SIGNING_KEY_FILE: p256, OAUTH_TOKEN_TTL_SECONDS: '5' }), { message: /^OAUTH_TOKEN_TTL_SECONDS must be an integer from 60 to 86400/ });
 });
