@@ -1,14 +1,13 @@
-import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/type-provider-typebox';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { adminAudit } from '../../plugins/admin-auth.js';
 import * as oauth from '../../services/oauth.service.js';
 import { DateTime } from './access-schemas.js';
-import { errors } from './schemas.js';
+import { errors, Nullable } from './schemas.js';
 
 // OAuth 2.0 clients of the caller's workspace, for owners: a client id and secret that a SCIM
 // client trades at POST /oauth/token for short-lived access tokens (README "OAuth 2.0 clients").
 
 const tags = ['Tokens'];
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const OAuthClient = Type.Object(
   { id: Type.String({ format: 'uuid', description: 'The client_id' }), description: Nullable(Type.String()), createdAt: DateTime, lastUsedAt: Nullable(DateTime), revokedAt: Nullable(DateTime) },

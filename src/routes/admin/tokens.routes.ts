@@ -1,15 +1,14 @@
-import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/type-provider-typebox';
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { adminAudit } from '../../plugins/admin-auth.js';
 import * as tokens from '../../services/tokens.service.js';
 import { DateTime } from './access-schemas.js';
-import { errors } from './schemas.js';
+import { errors, Nullable } from './schemas.js';
 
 // SCIM bearer tokens of the caller's workspace, for owners: create (the secret is shown once),
 // list with last use, revoke, and rotate with an overlap in which the old and the new secret both
 // work. Through the service, so it works on PGlite while the service runs, where the CLI cannot.
 
 const tags = ['Tokens'];
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const TokenMetadata = Type.Object(
   {
