@@ -32,7 +32,7 @@ export const rateLimitRejections = new Counter({
   registers: [registry],
 });
 
-export const dbQueryDuration = new Histogram({
+const dbQueryDuration = new Histogram({
   name: 'db_query_duration_seconds',
   help: 'Database statements by outcome, with their latency',
   labelNames: ['outcome'] as const,
