@@ -2,6 +2,7 @@ import { Command, CommanderError, Help, type Option } from 'commander';
 import { ConfigError, type Config } from '../config/index.js';
 import { createDb, type DbHandle } from '../db/index.js';
 import { DataDirLockedError } from '../db/pglite-lock.js';
+import { isDatabaseUnavailable } from '../plugins/request-errors.js';
 import { DomainError } from '../services/admin-errors.js';
 import { AdminTokenError } from '../services/admin-tokens.service.js';
 import { TokenError } from '../services/tokens.service.js';
@@ -21,8 +22,8 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
 const USER_ERRORS = [UserError, WorkspaceError, TokenError, AdminTokenError, DomainError, ConfigError, DataDirLockedError];
-// Node's network errors and PostgreSQL's connection-time SQLSTATEs (bad password, missing database).
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', '28P01', '28000', '3D000']);
+// Beside an unreachable server: PostgreSQL's connection-time refusals (bad password, missing database).
+const REFUSED_CODES = new Set(['28P01', '28000', '3D000']);
 
 function buildProgram(ctx: CliContext): Command {
   const program = new Command('codex-scim')
@@ -74,7 +75,7 @@ function describe(error: unknown): { message: string; expected: boolean } {
   const inner = err instanceof AggregateError ? (err.errors[0] as (Error & { code?: string }) | undefined) : undefined;
   const message = err?.message || inner?.message || String(error);
   const code = err?.code ?? inner?.code;
-  if (code && CONNECTION_CODES.has(code)) {
+  if (isDatabaseUnavailable(error) || (code && REFUSED_CODES.has(code))) {
     return { message: `Cannot use the PostgreSQL database in DATABASE_URL: ${message}`, expected: true };
   }
   return { message: `Unexpected failure: ${message}`, expected: false };

@@ -92,7 +92,7 @@ export interface Config {
   readonly metricsPort?: number;
   readonly metricsHost: string;
   /** OAuth 2.0 client credentials for SCIM clients (POST /oauth/token); undefined: off. */
-  readonly oauth?: { readonly signingKey: Secret; readonly tokenTtlSeconds: number; readonly rateLimitPerMinute: number };
+  readonly oauth?: { readonly signingKey: Secret; readonly alg: OAuthAlgorithm; readonly tokenTtlSeconds: number; readonly rateLimitPerMinute: number };
   /** Serve HTTPS directly with this certificate chain and key (PEM), read at start. */
   readonly tls?: { readonly cert: string; readonly key: Secret };
 }
@@ -225,20 +225,27 @@ function tls(env: Env): Config['tls'] {
   return Object.freeze({ cert: pem.cert, key: new Secret(pem.key) });
 }
 
+/** The JWS algorithm that goes with the signing key: the key's type decides it. */
+export type OAuthAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
+
 function oauth(env: Env): Config['oauth'] {
   if (!env.OAUTH_SIGNING_KEY_FILE) return undefined;
   const pem = readPem(env, 'OAUTH_SIGNING_KEY_FILE');
+  let alg: OAuthAlgorithm;
   try {
     const key = createPrivateKey(pem);
+    const type = key.asymmetricKeyType;
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    if (!(key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'ed25519' || (key.asymmetricKeyType === 'ec' && curve === 'prime256v1'))) {
-      throw new Error(`a ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''} key`);
-    }
+    if (type === 'ec' && curve === 'prime256v1') alg = 'ES256';
+    else if (type === 'rsa') alg = 'RS256';
+    else if (type === 'ed25519') alg = 'EdDSA';
+    else throw new Error(`a ${type}${curve ? ` ${curve}` : ''} key`);
   } catch (error) {
     throw new ConfigError(`OAUTH_SIGNING_KEY_FILE must hold a PEM private key, EC P-256, RSA or Ed25519: ${(error as Error).message}`);
   }
   return Object.freeze({
     signingKey: new Secret(pem),
+    alg,
     tokenTtlSeconds: integer(env, 'OAUTH_TOKEN_TTL_SECONDS', 3600, 60, 86400),
     rateLimitPerMinute: integer(env, 'OAUTH_RATE_LIMIT_PER_MINUTE', 60, 1, 100000),
   });

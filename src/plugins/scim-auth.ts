@@ -27,7 +27,7 @@ export function installScimAuth(app: FastifyInstance, config: Config, prefix: st
   app.decorateRequest('scim', null as unknown as ScimContext);
   const schemaCache = createSchemaCache();
   // Short-lived OAuth access tokens (JWTs) are accepted beside long-lived secrets when enabled.
-  const signer = config.oauth ? oauthSigner(config.oauth.signingKey.reveal(), config.oauth.tokenTtlSeconds) : undefined;
+  const signer = config.oauth ? oauthSigner(config.oauth) : undefined;
   app.addHook('onRequest', async (request) => {
     const secret = bearerToken(request);
     if (!secret) throw ScimError.status(401, 'Authorization: Bearer <token> is required');

@@ -38,7 +38,7 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' ?
 const oauthRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const oauth = config.oauth;
   if (!oauth) return;
-  const signer = oauthSigner(oauth.signingKey.reveal(), oauth.tokenTtlSeconds);
+  const signer = oauthSigner(oauth);
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

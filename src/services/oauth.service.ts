@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, randomBytes, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
 import type { AuditActor } from '../audit/types.js';
@@ -7,7 +7,8 @@ import { isUuid } from '../repositories/ids.js';
 import { findWorkspaceById } from '../repositories/workspaces.repository.js';
 import type { UnknownAttributePolicy } from '../scim/schemas/index.js';
 import { commit } from './commit.js';
-import { TokenError, TokenNotFoundError, type AuthenticatedScimToken } from './tokens.service.js';
+import type { Config, OAuthAlgorithm } from '../config/index.js';
+import { hashToken, newSecret, normaliseDescription, TokenError, TokenNotFoundError, type AuthenticatedScimToken } from './tokens.service.js';
 
 // OAuth 2.0 client credentials (RFC 6749 §4.4) for SCIM clients, as WorkOS and Entra's gallery
 // offer beside long-lived bearer secrets: a client id and secret bought at POST /oauth/token
@@ -19,7 +20,6 @@ const ISSUER = 'codex-scim-bridge';
 const AUDIENCE = 'codex-scim-bridge:scim';
 const SECRET_PREFIX = 'csbo_';
 const SECRET_PATTERN = /^csbo_[A-Za-z0-9_-]{43}$/;
-const MAX_DESCRIPTION = 200;
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** RFC 6749 §5.2 error codes; the message is safe to show. */
@@ -38,20 +38,15 @@ export class OAuthError extends Error {
 export interface OAuthSigner {
   privateKey: KeyObject;
   publicKey: KeyObject;
-  alg: 'ES256' | 'RS256' | 'EdDSA';
+  alg: OAuthAlgorithm;
   ttlSeconds: number;
 }
 
-/** A signer from a PEM private key (EC P-256, RSA or Ed25519); the algorithm follows the key. */
-export function oauthSigner(pem: string, ttlSeconds: number): OAuthSigner {
-  const privateKey = createPrivateKey(pem);
-  const type = privateKey.asymmetricKeyType;
-  const alg = type === 'ec' && privateKey.asymmetricKeyDetails?.namedCurve === 'prime256v1' ? 'ES256' : type === 'rsa' ? 'RS256' : type === 'ed25519' ? 'EdDSA' : undefined;
-  if (!alg) throw new TokenError(`The OAuth signing key must be EC P-256, RSA or Ed25519 (got ${type})`);
-  return { privateKey, publicKey: createPublicKey(privateKey), alg, ttlSeconds };
+/** The signer of the configured key (its type and algorithm were checked by loadConfig). */
+export function oauthSigner(oauth: NonNullable<Config['oauth']>): OAuthSigner {
+  const privateKey = createPrivateKey(oauth.signingKey.reveal());
+  return { privateKey, publicKey: createPublicKey(privateKey), alg: oauth.alg, ttlSeconds: oauth.tokenTtlSeconds };
 }
-
-const sha256 = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');
 
 export interface OAuthClientMetadata {
   id: string;
@@ -67,16 +62,13 @@ export async function createOAuthClient(
   input: { workspaceId: string; description?: string },
   actor: AuditActor,
 ): Promise<{ clientId: string; clientSecret: string }> {
-  const description = input.description?.trim() || null;
-  if (description && (description.length > MAX_DESCRIPTION || /[\u0000-\u001f\u007f]/.test(description))) {
-    throw new TokenError(`The description must be at most ${MAX_DESCRIPTION} printable characters`);
-  }
+  const description = normaliseDescription(input.description);
   if (!isUuid(input.workspaceId)) throw new TokenError(`No workspace with id ${JSON.stringify(input.workspaceId)}`);
   const clientId = randomUUID();
-  const clientSecret = SECRET_PREFIX + randomBytes(32).toString('base64url');
+  const clientSecret = newSecret(SECRET_PREFIX);
   await db.transaction().execute(async (trx) => {
     if (!(await findWorkspaceById(trx, input.workspaceId))) throw new TokenError(`No workspace with id ${JSON.stringify(input.workspaceId)}`);
-    await trx.insertInto('oauth_clients').values({ id: clientId, workspace_id: input.workspaceId, description, secret_hash: sha256(clientSecret) }).execute();
+    await trx.insertInto('oauth_clients').values({ id: clientId, workspace_id: input.workspaceId, description, secret_hash: hashToken(clientSecret) }).execute();
     await commit(trx, { workspaceId: input.workspaceId, actor }, [
       { type: 'oauth_client.created', targetType: 'token', targetId: clientId, data: { id: clientId, description } },
     ]);
@@ -133,7 +125,7 @@ export async function issueAccessToken(db: Kysely<Database>, signer: OAuthSigner
   const refused = new OAuthError('invalid_client', 'Unknown client, wrong secret, or a revoked client');
   if (!isUuid(request.clientId) || !SECRET_PATTERN.test(request.clientSecret)) throw refused;
   const client = await db.selectFrom('oauth_clients').select(['id', 'workspace_id', 'secret_hash', 'revoked_at', 'last_used_at']).where('id', '=', request.clientId).executeTakeFirst();
-  const presented = Buffer.from(sha256(request.clientSecret), 'hex');
+  const presented = Buffer.from(hashToken(request.clientSecret), 'hex');
   if (!client || client.revoked_at !== null || !timingSafeEqual(Buffer.from(client.secret_hash, 'hex'), presented)) throw refused;
   if (client.last_used_at === null || client.last_used_at.getTime() < now.getTime() - LAST_USED_RESOLUTION_MS) {
     await db.updateTable('oauth_clients').set({ last_used_at: now }).where('id', '=', client.id).execute();

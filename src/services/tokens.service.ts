@@ -51,7 +51,13 @@ export function hashToken(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-function normaliseDescription(description: string | undefined): string | null {
+/** 256 random bits behind a prefix that says what the secret is (csb_: a SCIM token). */
+export function newSecret(prefix: string): string {
+  return prefix + randomBytes(SECRET_BYTES).toString('base64url');
+}
+
+/** A token's or client's operator note: trimmed, bounded, printable; empty means none. */
+export function normaliseDescription(description: string | undefined): string | null {
   if (description === undefined) return null;
   const trimmed = description.trim();
   if (trimmed === '') return null;
@@ -88,7 +94,7 @@ export async function createToken(
   const description = normaliseDescription(input.description);
   if (!isUuid(input.workspaceId)) throw new TokenError(`No workspace with id ${JSON.stringify(input.workspaceId)}`);
 
-  const token = TOKEN_PREFIX + randomBytes(SECRET_BYTES).toString('base64url');
+  const token = newSecret(TOKEN_PREFIX);
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
     if (!(await findWorkspaceById(trx, input.workspaceId))) {
@@ -209,7 +215,7 @@ export async function rotateToken(
     if (old.replaced_by !== null) throw new TokenError(`The token was rotated already; its successor is ${old.replaced_by}`);
     const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
     const oldExpiresAt = old.expires_at !== null && old.expires_at.getTime() < overlapEnd.getTime() ? old.expires_at : overlapEnd;
-    const token = TOKEN_PREFIX + randomBytes(SECRET_BYTES).toString('base64url');
+    const token = newSecret(TOKEN_PREFIX);
     const newId = randomUUID();
     await insertToken(trx, {
       id: newId,

@@ -64,8 +64,10 @@ t.test('OAUTH_SIGNING_KEY_FILE: a P-256, RSA or Ed25519 private key, else an err
   const p256 = write('p256.pem', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const p384 = write('p384.pem', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const config = loadConfig({ OAUTH_SIGNING_KEY_FILE: p256, OAUTH_TOKEN_TTL_SECONDS: '900' });
-  t.match(config.oauth, { tokenTtlSeconds: 900, rateLimitPerMinute: 60 });
+  t.match(config.oauth, { alg: 'ES256', tokenTtlSeconds: 900, rateLimitPerMinute: 60 });
   t.notMatch(JSON.stringify(config), /PRIVATE KEY/, 'the key never prints');
+  const ed25519 = write('ed25519.pem', generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  t.equal(loadConfig({ OAUTH_SIGNING_KEY_FILE: ed25519 }).oauth?.alg, 'EdDSA', 'the key type picks the algorithm');
   t.throws(() => loadConfig({ OAUTH_SIGNING_KEY_FILE: p384 }), { message: /^OAUTH_SIGNING_KEY_FILE must hold a PEM private key, EC P-256, RSA or Ed25519: a ec secp384r1 key/ });
   t.throws(() => loadConfig({ OAUTH_SIGNING_KEY_FILE: write('junk.pem', 'junk') }), { message: /^OAUTH_SIGNING_KEY_FILE must hold a PEM private key/ });
   t.throws(() => loadConfig({ OAUTH_SIGNING_KEY_FILE: join(dir, 'missing.pem') }), { message: /^OAUTH_SIGNING_KEY_FILE cannot be read: ENOENT/ });

@@ -10,7 +10,7 @@ import { buildAdminTestApp } from '../admin/helpers.js';
 const signingKey = new Secret(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
 
 async function setup(t: { teardown(fn: () => unknown): void; equal: (a: unknown, b: unknown) => void }, ttl = 3600) {
-  const ctx = await buildAdminTestApp(t, { oauth: { signingKey, tokenTtlSeconds: ttl, rateLimitPerMinute: 30 } });
+  const ctx = await buildAdminTestApp(t, { oauth: { signingKey, alg: 'ES256', tokenTtlSeconds: ttl, rateLimitPerMinute: 30 } });
   const created = await ctx.api('POST', '/oauth-clients', { body: { description: 'WorkOS' } });
   t.equal(created.statusCode, 201);
   const { clientId, clientSecret } = created.json() as { clientId: string; clientSecret: string };
