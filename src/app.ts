@@ -5,6 +5,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { Config } from './config/index.js';
 import type { DbHandle } from './db/index.js';
 import auditRetentionPlugin from './plugins/audit-retention.js';
+import auditSealerPlugin from './plugins/audit-sealer.js';
 import databasePlugin from './plugins/database.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(sensible);
   await app.register(metricsPlugin, { config });
   await app.register(databasePlugin, { config, database: deps.database });
+  await app.register(auditSealerPlugin, { config });
   await app.register(openapiPlugin);
   await app.register(healthRoutes);
   await app.register(scimRoutes, { prefix: SCIM_PREFIX, config });

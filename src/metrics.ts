@@ -77,3 +77,16 @@ export const projectionDuration = new Histogram({
   buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
   registers: [registry],
 });
+
+export const auditSealingLag = new Histogram({
+  name: 'audit_sealing_lag_seconds',
+  help: 'Time from an audit event being written to its sealing into the Merkle log',
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers: [registry],
+});
+
+export const auditUnsealed = new Gauge({
+  name: 'audit_unsealed_events',
+  help: 'Committed audit events not yet sealed, as of the last sealer pass',
+  registers: [registry],
+});

@@ -211,20 +211,26 @@ export interface AuditEvent {
   targetId: string;
   data: Record<string, unknown>;
   causeId: string | null;
-  prevHash: string;
-  hash: string;
+  /** The pre-Merkle chain's links: set on events appended before the Merkle log only. */
+  prevHash: string | null;
+  hash: string | null;
+  /** The event's leaf in the workspace's Merkle tree; null until the sealer reaches it. */
+  leafIndex: number | null;
 }
 
 export interface AuditVerifyResult {
   ok: boolean;
-  /** Events whose links were checked. */
+  /** Sealed events checked against their leaves. */
   checked: number;
-  /** The first bad link; id is null when the event is missing (a gap, or a truncated tail). */
-  firstBroken?: { seq: number; id: string | null; reason: AuditBreakReason };
+  /** The first problem; seq and id name the event when one is to blame. */
+  firstBroken?: { seq: number | null; id: string | null; reason: AuditBreakReason };
 }
 
 export type AuditBreakReason =
-  | 'seq_gap' // an event is missing (or the first event does not follow the anchor)
-  | 'prev_hash_mismatch' // the stored link does not name the previous event's hash
-  | 'hash_mismatch' // the event's fields were changed after it was written
-  | 'head_mismatch'; // the chain head names events that are not there (tail deleted) or a different hash
+  | 'leaf_mismatch' // the event no longer hashes to its leaf: its fields were changed after sealing
+  | 'prev_hash_mismatch' // (old chain) the stored link does not name the previous event's hash
+  | 'hash_mismatch' // (old chain) the event's fields no longer hash to its chain hash
+  | 'head_mismatch' // (old chain) the chain does not end where the log says it ends
+  | 'tree_mismatch' // the stored leaves do not hash to the stored root, or a leaf is missing
+  | 'events_missing' // fewer events than leaves, beyond what the retention purge recorded removing
+  | 'checkpoint_mismatch'; // the latest checkpoint does not state the tree, or its signature fails

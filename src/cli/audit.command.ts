@@ -1,17 +1,25 @@
+import { readFile, writeFile, appendFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
+import { verifyExport } from '../audit/offline-verify.js';
+import { generateKey, NoteKeyError, verifierFromKey, type NoteVerifier } from '../audit/signed-note.js';
+import { sealPending, type SealOptions } from '../audit/sealer.js';
+import type { Config } from '../config/index.js';
 import type { Db } from '../db/index.js';
 import type { Workspace } from '../db/types.js';
 import { listWorkspaces } from '../repositories/workspaces.repository.js';
 import { DomainError } from '../services/admin-errors.js';
 import { exportJsonl } from '../services/audit-export.service.js';
+import { latestHead } from '../services/audit-log.service.js';
 import { verifyAudit, type AuditVerifyReport } from '../services/audit-query.service.js';
 import { AuditPurgeRefusedError, getRetention, MAX_RETENTION_DAYS, purgeWorkspace, setRetention } from '../services/audit-retention.service.js';
 import { say, UserError, withDatabase, type CliContext } from './context.js';
 import { json, table, timestamp } from './format.js';
 import { resolveWorkspace } from '../services/workspaces.service.js';
 
-// `codex-scim audit …`: export the trail as JSONL, verify its hash chains, show or set retention,
-// and purge by hand. Export writes only records to stdout (`> file.jsonl`); progress goes to stderr.
+// `codex-scim audit …`: export the trail as JSONL, verify it (in the database, or an export file
+// offline with only the verifier key), make a checkpoint signing key, keep a witness file of
+// checkpoints, show or set retention, and purge by hand. Export writes only records to stdout
+// (`> file.jsonl`); progress goes to stderr.
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -53,10 +61,38 @@ async function writeOut(ctx: CliContext, text: string): Promise<void> {
   }
 }
 
+const sealOptions = (config: Config): SealOptions => ({ origin: config.auditLog.origin, signer: config.auditLog.signer });
+
+function verifier(key: string): NoteVerifier {
+  try {
+    return verifierFromKey(key);
+  } catch (error) {
+    if (error instanceof NoteKeyError) throw new UserError(`--verifier-key: ${error.message}`);
+    throw error;
+  }
+}
+
+/** A witness file: one JSON line per checkpoint kept, {witnessedAt, workspaceId, checkpoint}. */
+async function readWitness(path: string): Promise<string[]> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot read the witness file ${path}: ${error.code ?? error.message}`);
+  });
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l, i) => {
+      try {
+        return String((JSON.parse(l) as { checkpoint: unknown }).checkpoint);
+      } catch {
+        throw new UserError(`${path} line ${i + 1} is not a witness record`);
+      }
+    });
+}
+
 function describeBreak(r: AuditVerifyReport): string {
   if (r.firstBroken) {
     const { seq, id, reason } = r.firstBroken;
-    return `broken at seq ${seq}${id ? ` (event ${id})` : ''}: ${reason}`;
+    return `broken${seq !== null ? ` at seq ${seq}` : ''}${id ? ` (event ${id})` : ''}: ${reason}`;
   }
   if (r.checkpoint && !r.checkpoint.ok) return `retention checkpoint through seq ${r.checkpoint.throughSeq} does not match its audit.purged record: ${r.checkpoint.problem}`;
   return 'ok';
@@ -70,17 +106,18 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     .description('write audit events as JSONL (one record per line, de-duplicate on "id") to stdout')
     .requiredOption('--since <time>', 'events that occurred at or after this instant (ISO 8601)', instant)
     .option('--until <time>', 'events that occurred before this instant (default: now)', instant)
-    .option('--workspace <workspace>', 'only this workspace (name or id); default every workspace, one after the other')
+    .option('--workspace <workspace>', 'only this workspace (name or id); default every workspace, one after the other, each followed by its checkpoint line')
     .action(async (options: { since: Date; until?: Date; workspace?: string }) => {
       const until = options.until ?? new Date();
       if (options.since.getTime() >= until.getTime()) throw new UserError('--since must be earlier than --until');
       const count = await withDatabase(ctx, async (db) => {
         let n = 0;
         for (const ws of await workspacesOf(db, options.workspace)) {
-          for await (const chunk of exportJsonl(db, ws.id, { from: options.since, to: until })) {
+          for await (const chunk of exportJsonl(db, ws.id, { from: options.since, to: until, seal: sealOptions(ctx.loadConfig()) })) {
             await writeOut(ctx, chunk);
             for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) n++;
           }
+          n--; // the checkpoint line
         }
         return n;
       });
@@ -88,29 +125,89 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
     });
 
   audit
-    .command('verify')
-    .description("verify each workspace's hash chain and retention checkpoint; exits 1 and names the first broken link when one is broken")
+    .command('verify [file]')
+    .description(
+      "without FILE: verify each workspace's Merkle log, old hash chain and retention checkpoint in the database. " +
+        'With FILE (one workspace\'s export): verify it offline against the verifier key and, with --witness, against checkpoints kept earlier. ' +
+        'Exits 1 naming the first problem.',
+    )
     .option('--workspace <workspace>', 'only this workspace (name or id)')
+    .option('--verifier-key <key>', 'the checkpoints\' verifier key (name+keyid+base64; GET /api/v1/audit/keys); default with FILE: none, the signature is not checked')
+    .option('--witness <file>', 'with FILE: a witness file (codex-scim audit witness) whose checkpoints the export must be consistent with')
     .option('--json', 'print JSON')
-    .action(async (options: { workspace?: string; json?: boolean }) => {
+    .action(async (file: string | undefined, options: { workspace?: string; verifierKey?: string; witness?: string; json?: boolean }) => {
+      if (file !== undefined) {
+        const key = options.verifierKey !== undefined ? verifier(options.verifierKey) : undefined;
+        const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          throw new UserError(`cannot read ${file}: ${error.code ?? error.message}`);
+        });
+        const report = verifyExport(text, { verifier: key, witnessed: options.witness ? await readWitness(options.witness) : [] });
+        if (options.json) ctx.io.stdout.write(json(report));
+        else ctx.io.stdout.write(report.ok ? `ok: ${report.events} events, tree of ${report.treeSize} leaves${key ? ', signature verified' : ' (signature not checked: no --verifier-key)'}${options.witness ? `, consistent with ${report.witnessed} witnessed heads` : ''}\n` : '');
+        if (!report.ok) throw new UserError(report.problems.join('; '));
+        return;
+      }
+      if (options.witness) throw new UserError('--witness needs an export FILE to check');
+      const key = options.verifierKey !== undefined ? verifier(options.verifierKey) : (() => {
+        const signer = ctx.loadConfig().auditLog.signer;
+        return signer && verifierFromKey(signer.verifierKey);
+      })();
       const reports = await withDatabase(ctx, async (db) => {
+        await sealPending(db, sealOptions(ctx.loadConfig()));
         const out: Array<AuditVerifyReport & { workspace: string }> = [];
-        for (const ws of await workspacesOf(db, options.workspace)) out.push({ workspace: ws.name, ...(await verifyAudit(db, ws.id)) });
+        for (const ws of await workspacesOf(db, options.workspace)) out.push({ workspace: ws.name, ...(await verifyAudit(db, ws.id, { verifier: key })) });
         return out;
       });
       if (options.json) ctx.io.stdout.write(json(reports));
       else {
         ctx.io.stdout.write(
           table(
-            ['WORKSPACE', 'RESULT', 'CHECKED', 'ANCHOR', 'HEAD'],
-            reports.map((r) => [r.workspace, r.ok ? 'ok' : describeBreak(r), String(r.checked), String(r.anchor.seq), String(r.head?.seq ?? 0)]),
+            ['WORKSPACE', 'RESULT', 'CHECKED', 'TREE', 'SIGNED'],
+            reports.map((r) => [r.workspace, r.ok ? 'ok' : describeBreak(r), String(r.checked), String(r.tree.size), r.tree.signed ? 'yes' : 'no']),
           ),
         );
       }
       const broken = reports.filter((r) => !r.ok);
       if (broken.length > 0) {
-        throw new UserError(broken.map((r) => `audit chain of workspace ${JSON.stringify(r.workspace)} is ${describeBreak(r)}`).join('; '));
+        throw new UserError(broken.map((r) => `audit log of workspace ${JSON.stringify(r.workspace)} is ${describeBreak(r)}`).join('; '));
       }
+    });
+
+  audit
+    .command('keygen')
+    .description('make an Ed25519 signed-note key for audit checkpoints: writes the private key file (for AUDIT_SIGNING_KEY_FILE) and prints the verifier key to publish')
+    .requiredOption('--name <name>', 'the key name, e.g. scim-bridge.example.com/audit (no spaces or "+")')
+    .requiredOption('--out <file>', 'where to write the private key (created with mode 0600; never overwritten)')
+    .action(async (options: { name: string; out: string }) => {
+      let key: ReturnType<typeof generateKey>;
+      try {
+        key = generateKey(options.name);
+      } catch (error) {
+        throw new UserError(`--name: ${(error as Error).message}`);
+      }
+      await writeFile(options.out, `${key.privateKey}\n`, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+        throw new UserError(error.code === 'EEXIST' ? `${options.out} exists; keys are never overwritten` : `cannot write ${options.out}: ${error.code ?? error.message}`);
+      });
+      ctx.io.stdout.write(`${key.verifierKey}\n`);
+      say(ctx, `Wrote the private key to ${options.out}; set AUDIT_SIGNING_KEY_FILE=${options.out}. Publish the verifier key above to auditors.`);
+    });
+
+  audit
+    .command('witness')
+    .description("append each workspace's latest checkpoint to a witness file, kept by a second party: `audit verify FILE --witness` later detects truncation, rewrites and wipes since")
+    .requiredOption('--append <file>', 'the witness file (JSON lines; created when missing)')
+    .option('--workspace <workspace>', 'only this workspace (name or id)')
+    .action(async (options: { append: string; workspace?: string }) => {
+      const lines = await withDatabase(ctx, async (db) => {
+        const out: string[] = [];
+        for (const ws of await workspacesOf(db, options.workspace)) {
+          const head = await latestHead(db, ws.id, sealOptions(ctx.loadConfig()));
+          out.push(`${JSON.stringify({ witnessedAt: new Date().toISOString(), workspaceId: ws.id, treeSize: head.treeSize, checkpoint: head.checkpoint })}\n`);
+        }
+        return out;
+      });
+      await appendFile(options.append, lines.join(''));
+      say(ctx, `Witnessed ${lines.length} checkpoint${lines.length === 1 ? '' : 's'} into ${options.append}`);
     });
 
   audit
@@ -151,10 +248,10 @@ export function registerAuditCommands(program: Command, ctx: CliContext): void {
           cutoff = new Date(Date.now() - retentionDays * DAY_MS);
         }
         const purgeCutoff = cutoff;
-        return asUserErrors(() => purgeWorkspace(db, ws.id, purgeCutoff, { actor: ctx.actor, retentionDays }));
+        return asUserErrors(() => purgeWorkspace(db, ws.id, purgeCutoff, { actor: ctx.actor, retentionDays, seal: sealOptions(ctx.loadConfig()) }));
       });
       say(ctx, `Purged ${result.deleted} audit events that occurred before ${timestamp(result.cutoff)}`);
       const last = result.batches[result.batches.length - 1];
-      if (last) say(ctx, `The chain now starts after seq ${last.throughSeq}; recorded as audit.purged event ${last.eventId}`);
+      if (last) say(ctx, `History now starts after seq ${last.throughSeq}; recorded as audit.purged event ${last.eventId}`);
     });
 }

@@ -1,10 +1,11 @@
 // The only module that reads process.env. Values are validated once and frozen; a bad value
 // stops start-up with a message that names the variable.
 
-import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
+import { signerFromPrivateKey, type NoteSigner } from '../audit/signed-note.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -95,6 +96,8 @@ export interface Config {
   readonly oauth?: { readonly signingKey: Secret; readonly alg: OAuthAlgorithm; readonly tokenTtlSeconds: number; readonly rateLimitPerMinute: number };
   /** Serve HTTPS directly with this certificate chain and key (PEM), read at start. */
   readonly tls?: { readonly cert: string; readonly key: Secret };
+  /** The audit log's checkpoints: their origin prefix, and the signed-note key that signs them (unsigned without one). */
+  readonly auditLog: { readonly origin: string; readonly signer?: NoteSigner; readonly sealIntervalMs: number };
 }
 
 export class ConfigError extends Error {}
@@ -251,6 +254,21 @@ function oauth(env: Env): Config['oauth'] {
   });
 }
 
+function auditLog(env: Env): Config['auditLog'] {
+  const origin = env.AUDIT_LOG_ORIGIN || 'codex-scim-bridge';
+  if (/\s/.test(origin) || origin.includes('+')) throw new ConfigError('AUDIT_LOG_ORIGIN must not contain spaces or "+" (it names the log in every checkpoint)');
+  let signer: NoteSigner | undefined;
+  if (env.AUDIT_SIGNING_KEY_FILE) {
+    const text = readPem(env, 'AUDIT_SIGNING_KEY_FILE');
+    try {
+      signer = signerFromPrivateKey(text);
+    } catch (error) {
+      throw new ConfigError(`AUDIT_SIGNING_KEY_FILE must hold a signed-note Ed25519 private key (codex-scim audit keygen writes one): ${(error as Error).message}`);
+    }
+  }
+  return Object.freeze({ origin, signer, sealIntervalMs: integer(env, 'AUDIT_SEAL_INTERVAL_MS', 200, 10, 60_000) });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -280,6 +298,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsHost: env.METRICS_HOST || '127.0.0.1',
     tls: tls(env),
     oauth: oauth(env),
+    auditLog: auditLog(env),
   });
 }
 

@@ -100,7 +100,9 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   audit_events: AuditEventsTable;
-  audit_chain_heads: AuditChainHeadsTable;
+  audit_logs: AuditLogsTable;
+  audit_tree_nodes: AuditTreeNodesTable;
+  audit_signing_keys: AuditSigningKeysTable;
   permissions: PermissionsTable;
   roles: RolesTable;
   role_permissions: RolePermissionsTable;
@@ -127,11 +129,13 @@ export type GroupRow = Selectable<GroupsTable>;
 export type NewGroupRow = Insertable<GroupsTable>;
 export type GroupUpdate = Updateable<GroupsTable>;
 
-// Audit trail (migrations/2026112102_audit.ts). Written only by src/repositories/audit.repository.ts.
+// Audit trail (migrations/2026112102_audit.ts, 2026120201_audit_merkle_log.ts). Events are
+// inserted by src/repositories/audit.repository.ts and sealed by src/audit/sealer.ts.
 export interface AuditEventsTable {
   id: string;
   workspace_id: string;
-  seq: number;
+  /** Insert order (per group and user: commit order); gaps allowed. */
+  seq: Generated<number>;
   occurred_at: Timestamp;
   actor_type: 'scim' | 'admin' | 'system' | 'cli';
   actor_id: string;
@@ -142,21 +146,47 @@ export interface AuditEventsTable {
   target_id: string;
   data: Json;
   cause_id: string | null;
-  prev_hash: string;
-  hash: string;
+  /** The pre-Merkle hash chain: set on events appended before 2026120201 only. */
+  prev_hash: string | null;
+  hash: string | null;
+  xid: Generated<string>;
+  /** Set once by the sealer. */
+  leaf_index: number | null;
 }
 
-export interface AuditChainHeadsTable {
+export interface AuditLogsTable {
   workspace_id: string;
-  seq: Generated<number>;
-  hash: Generated<string>;
-  occurred_at: Timestamp | null;
+  tree_size: Generated<number>;
+  root_hash: Uint8Array | null;
+  /** The latest checkpoint note (signed when a key is configured) and the tree size it states. */
+  checkpoint: string | null;
+  checkpoint_size: Generated<number>;
+  sealed_at: Timestamp | null;
+  /** Events with seq at or below this were removed by the retention purge. */
+  purged_through: Generated<number>;
+  /** End of the pre-Merkle chain, and where its survivors start after a purge. */
+  chain_seq: Generated<number>;
+  chain_hash: Generated<string>;
   anchor_seq: Generated<number>;
   anchor_hash: Generated<string>;
 }
 
+export interface AuditTreeNodesTable {
+  workspace_id: string;
+  level: number;
+  index: number;
+  hash: Uint8Array;
+}
+
+export interface AuditSigningKeysTable {
+  verifier_key: string;
+  name: string;
+  first_used_at: Timestamp;
+  last_used_at: Timestamp;
+}
+
 export type AuditEventRow = Selectable<AuditEventsTable>;
-export type AuditChainHeadRow = Selectable<AuditChainHeadsTable>;
+export type AuditLogRow = Selectable<AuditLogsTable>;
 
 // Access model (migrations/2026112103_access.ts). Written by src/repositories/access.repository.ts.
 export type PermissionEffect = 'allow' | 'deny';

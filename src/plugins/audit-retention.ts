@@ -5,7 +5,7 @@ import { runRetention } from '../services/audit-retention.service.js';
 // The scheduled audit purge (issue 5). A plain timer rather than a scheduler library: one job,
 // hourly, idempotent, needing no cron syntax, persistence or catch-up — a missed hour is simply
 // done by the next run. Several service instances may run it at once: each purge batch holds the
-// workspace's chain-head lock, so the second finds nothing left to purge.
+// workspace's log row, so the second finds nothing left to purge.
 //
 // setTimeout re-armed after each run (never setInterval), so runs cannot overlap; unref'd, so the
 // timer alone never keeps a process alive; cleared on close, which also waits for a run in flight
@@ -37,7 +37,7 @@ export default fp<AuditRetentionOptions>(
     const run = async (): Promise<void> => {
       const started = Date.now();
       try {
-        const result = await runRetention(app.db, { serviceDays: config.auditRetentionDays });
+        const result = await runRetention(app.db, { serviceDays: config.auditRetentionDays, seal: app.auditLog.options });
         for (const p of result.purged) {
           app.log.info({ workspaceId: p.workspaceId, deleted: p.deleted, cutoff: p.cutoff.toISOString(), ms: Date.now() - started }, 'audit retention purge');
         }
@@ -70,5 +70,5 @@ export default fp<AuditRetentionOptions>(
       await running;
     });
   },
-  { name: 'audit-retention', dependencies: ['database'] },
+  { name: 'audit-retention', dependencies: ['database', 'audit-sealer'] },
 );

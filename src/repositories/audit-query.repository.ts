@@ -1,17 +1,20 @@
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { AuditActorType, AuditEvent } from '../audit/types.js';
-import type { Database, Executor } from '../db/index.js';
+import type { Executor } from '../db/index.js';
 import { toAuditEvent } from './audit.repository.js';
 
 // Reading the audit trail (issue 5): filtered keyset pages, point-in-time replays of memberships
 // and effective access, export windows, and the retention purge with its checkpoint
 // (migrations/2026112105_audit_retention.ts). Appending stays in audit.repository.ts.
 //
-// Two facts of the append path that everything here leans on:
-// - seq is assigned under the chain-head lock, which is held until commit, so events become
-//   visible in seq order: a reader that has seen seq N has seen every event below N. Resuming
-//   "after seq N" therefore never skips an event that committed late.
-// - occurred_at is non-decreasing in seq, so a time range is a contiguous seq range.
+// Facts of the append path and the sealer that everything here leans on:
+// - a group's or a user's events are in commit order by seq (writers insert them under the row
+//   lock of what they change), which is what the point-in-time replays need;
+// - the sealer seals a prefix of seq order, so listings page sealed events only: a reader that
+//   has seen sealed seq N will never see an event below N appear later. Readers call the sealer
+//   first (sealPending), so everything committed before the request is sealed.
+// - occurred_at is taken when the events are inserted, before commit; it is non-decreasing per
+//   group and user, not across the workspace.
 
 export const MEMBER_EVENT_TYPES = ['group.member_added', 'group.member_removed'] as const;
 const USER_LIFECYCLE_TYPES = ['user.created', 'user.updated', 'user.deactivated', 'user.reactivated', 'user.deleted'];
@@ -57,7 +60,7 @@ export async function listAuditEvents(db: Executor, workspaceId: string, filter:
     );
   }
   if (page.afterSeq !== undefined) query = query.where('seq', page.order === 'asc' ? '>' : '<', page.afterSeq);
-  const rows = await query.orderBy('seq', page.order).limit(page.limit).execute();
+  const rows = await query.where('leaf_index', 'is not', null).orderBy('seq', page.order).limit(page.limit).execute();
   return rows.map(toAuditEvent);
 }
 
@@ -234,20 +237,17 @@ export async function findEventById(db: Executor, workspaceId: string, id: strin
 export interface WindowCount {
   start: Date;
   events: number;
-  firstSeq: number;
-  lastSeq: number;
 }
 
-/** Per UTC hour in [from, to): how many events, and their seq range. Hours without events are absent. */
+/** Per UTC hour in [from, to): how many events. Hours without events are absent. */
 export async function countEventsByHour(db: Executor, workspaceId: string, from: Date, to: Date): Promise<WindowCount[]> {
-  const result = await sql<{ hour: Date | string; events: number; first_seq: number; last_seq: number }>`
-    select date_trunc('hour', occurred_at at time zone 'UTC') at time zone 'UTC' as hour,
-           count(*)::int as events, min(seq) as first_seq, max(seq) as last_seq
+  const result = await sql<{ hour: Date | string; events: number }>`
+    select date_trunc('hour', occurred_at at time zone 'UTC') at time zone 'UTC' as hour, count(*)::int as events
       from audit_events
      where workspace_id = ${workspaceId} and occurred_at >= ${from} and occurred_at < ${to}
      group by 1
      order by 1`.execute(db);
-  return result.rows.map((r) => ({ start: new Date(r.hour), events: Number(r.events), firstSeq: Number(r.first_seq), lastSeq: Number(r.last_seq) }));
+  return result.rows.map((r) => ({ start: new Date(r.hour), events: Number(r.events) }));
 }
 
 /** occurred_at of the first event at or after `from` (undefined when there is none). */
@@ -264,31 +264,35 @@ export async function findFirstEventTimeFrom(db: Executor, workspaceId: string, 
   return row ? new Date(row.occurred_at) : undefined;
 }
 
-/** The seq range of the events in [from, to): contiguous, because occurred_at is monotonic in seq. */
-export async function findSeqRange(db: Executor, workspaceId: string, from: Date | undefined, to: Date | undefined): Promise<{ first: number; last: number } | undefined> {
-  let query = db
-    .selectFrom('audit_events')
-    .select((eb) => [eb.fn.min('seq').as('first'), eb.fn.max('seq').as('last')])
-    .where('workspace_id', '=', workspaceId);
-  if (from) query = query.where('occurred_at', '>=', from);
-  if (to) query = query.where('occurred_at', '<', to);
-  const row = await query.executeTakeFirst();
-  if (!row || row.first === null || row.last === null) return undefined;
-  return { first: Number(row.first), last: Number(row.last) };
+/** Sealed events of [from, to) in leaf order, leaf_index in (afterLeaf, beforeLeaf): keyset pages for exports. */
+export async function listSealedEventsInWindow(
+  db: Executor,
+  workspaceId: string,
+  window: { from?: Date; to?: Date },
+  afterLeaf: number,
+  beforeLeaf: number,
+  limit: number,
+): Promise<AuditEvent[]> {
+  let query = db.selectFrom('audit_events').selectAll().where('workspace_id', '=', workspaceId).where('leaf_index', '>', afterLeaf).where('leaf_index', '<', beforeLeaf);
+  if (window.from) query = query.where('occurred_at', '>=', window.from);
+  if (window.to) query = query.where('occurred_at', '<', window.to);
+  const rows = await query.orderBy('leaf_index').limit(limit).execute();
+  return rows.map(toAuditEvent);
 }
 
 /**
- * The chain head's time, read after waiting for any appender of the workspace that holds the
- * head lock to commit (FOR SHARE conflicts with the appenders' FOR UPDATE; they do not wait for
- * us beyond this statement's transaction). Used to decide which export windows are complete.
+ * The earliest instant an event not yet visible could still carry: the start of the oldest
+ * transaction now writing to the database (its events are stamped after it began), and the time
+ * of the oldest committed event the sealer has not reached. Undefined when neither exists.
+ * Used to decide which export windows are complete. On PGlite, one connection: nothing is in flight.
  */
-export async function headTimeAfterInFlightAppends(db: Executor, workspaceId: string): Promise<Date | null | undefined> {
-  const read = (ex: Executor) =>
-    sql<{ occurred_at: Date | string | null }>`select occurred_at from audit_chain_heads where workspace_id = ${workspaceId} for share`.execute(ex);
-  const result = db.isTransaction ? await read(db) : await (db as Exclude<Executor, Transaction<Database>>).transaction().execute((trx) => read(trx));
-  const row = result.rows[0];
-  if (!row) return undefined;
-  return row.occurred_at === null ? null : new Date(row.occurred_at);
+export async function oldestPendingEventTime(db: Executor, workspaceId: string): Promise<Date | undefined> {
+  const result = await sql<{ t: Date | string | null }>`
+    select least(
+      (select min(xact_start) from pg_stat_activity where backend_xid is not null and pid <> pg_backend_pid()),
+      (select min(occurred_at) from audit_events where workspace_id = ${workspaceId} and leaf_index is null)) as t`.execute(db);
+  const t = result.rows[0]?.t;
+  return t ? new Date(t) : undefined;
 }
 
 export async function findWorkspaceName(db: Executor, workspaceId: string): Promise<string | undefined> {
@@ -326,36 +330,48 @@ export async function listWorkspaceRetention(db: Executor): Promise<Array<{ work
   return result.rows.map((r) => ({ workspaceId: r.id, name: r.name, retentionDays: r.has_row ? r.retention_days : undefined }));
 }
 
-/** Runs `set local bridge.audit_purge = 'on'`: the flag the append-only triggers honour for DELETE. */
+/** Runs `set local bridge.audit_purge = 'on'`: the flag the checkpoint tables' triggers honour. */
 export async function enablePurge(trx: Executor): Promise<void> {
   await sql`set local bridge.audit_purge = 'on'`.execute(trx);
 }
 
 /**
- * The last event of the purgeable prefix: seq in (anchorSeq, anchorSeq + maxEvents] with
- * occurred_at < cutoff, and how many events that range holds below the cutoff (equal to its
- * length unless occurred_at went backwards, which the append path never does).
+ * The purgeable prefix after `afterSeq`: of the next `maxEvents` events in seq order, those
+ * before the first one that is at or after the cutoff or not yet sealed. Its last seq and time,
+ * and how many events it holds.
  */
 export async function findPurgeEnd(
   db: Executor,
   workspaceId: string,
-  anchorSeq: number,
+  afterSeq: number,
   cutoff: Date,
   maxEvents: number,
 ): Promise<{ throughSeq: number; throughAt: Date; count: number } | undefined> {
   const result = await sql<{ through_seq: number | null; through_at: Date | string | null; n: number }>`
+    with next as (
+      select seq, occurred_at, leaf_index from audit_events
+       where workspace_id = ${workspaceId} and seq > ${afterSeq} order by seq limit ${maxEvents}
+    ),
+    stop as (select min(seq) as seq from next where occurred_at >= ${cutoff} or leaf_index is null)
     select max(seq) as through_seq, max(occurred_at) as through_at, count(*)::int as n
-      from audit_events
-     where workspace_id = ${workspaceId} and seq > ${anchorSeq} and seq <= ${anchorSeq + maxEvents} and occurred_at < ${cutoff}`.execute(db);
+      from next where seq < coalesce((select seq from stop), 9223372036854775807)`.execute(db);
   const row = result.rows[0];
   if (!row || row.through_seq === null || row.through_at === null) return undefined;
   return { throughSeq: Number(row.through_seq), throughAt: new Date(row.through_at), count: Number(row.n) };
 }
 
-/** The first event after the purged range: its prev_hash must be the new anchor. */
-export async function findEventBySeq(db: Executor, workspaceId: string, seq: number): Promise<AuditEvent | undefined> {
-  const row = await db.selectFrom('audit_events').selectAll().where('workspace_id', '=', workspaceId).where('seq', '=', seq).executeTakeFirst();
-  return row ? toAuditEvent(row) : undefined;
+/** Events with afterSeq < seq <= throughSeq, in seq order. */
+export async function listEventsBySeq(db: Executor, workspaceId: string, afterSeq: number, throughSeq: number, limit: number): Promise<AuditEvent[]> {
+  const rows = await db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('workspace_id', '=', workspaceId)
+    .where('seq', '>', afterSeq)
+    .where('seq', '<=', throughSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map(toAuditEvent);
 }
 
 /**
@@ -411,8 +427,13 @@ export async function deleteEventsThrough(trx: Executor, workspaceId: string, af
   return Number(result.numDeletedRows);
 }
 
-export async function moveAnchor(trx: Executor, workspaceId: string, anchorSeq: number, anchorHash: string): Promise<void> {
-  await trx.updateTable('audit_chain_heads').set({ anchor_seq: anchorSeq, anchor_hash: anchorHash }).where('workspace_id', '=', workspaceId).execute();
+/** Records how far the purge has gone, and where the old chain's survivors now start. */
+export async function advancePurge(trx: Executor, workspaceId: string, purgedThrough: number, anchor: { seq: number; hash: string } | undefined): Promise<void> {
+  await trx
+    .updateTable('audit_logs')
+    .set({ purged_through: purgedThrough, ...(anchor ? { anchor_seq: anchor.seq, anchor_hash: anchor.hash } : {}) })
+    .where('workspace_id', '=', workspaceId)
+    .execute();
 }
 
 /**

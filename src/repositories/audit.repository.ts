@@ -1,5 +1,4 @@
 import { sql, type Transaction } from 'kysely';
-import { eventHasher, GENESIS_HASH } from '../audit/hash-chain.js';
 import { newAuditEventId } from '../audit/ids.js';
 import { canonicalAuditData, fixString } from '../audit/redact.js';
 import {
@@ -11,7 +10,7 @@ import {
   type NewAuditEvent,
 } from '../audit/types.js';
 import type { Executor } from '../db/index.js';
-import type { AuditChainHeadRow, AuditEventRow, Database } from '../db/types.js';
+import type { AuditEventRow, Database } from '../db/types.js';
 
 // Rows per INSERT … SELECT FROM ROWS FROM(…): one round trip and a dozen parameters per chunk, so
 // a 100,000-event call costs 20 statements, not 100,000. Large enough to amortise the round trip,
@@ -23,45 +22,6 @@ const EVENT_TYPE = /^[a-z][a-z_]*(\.[a-z][a-z_]*)+$/;
 
 export class AuditEventError extends Error {
   override name = 'AuditEventError';
-}
-
-export interface ChainHead {
-  seq: number;
-  hash: string;
-  occurredAt: Date | null;
-  anchorSeq: number;
-  anchorHash: string;
-}
-
-function toChainHead(row: AuditChainHeadRow): ChainHead {
-  return {
-    seq: Number(row.seq),
-    hash: row.hash,
-    occurredAt: row.occurred_at ? new Date(row.occurred_at) : null,
-    anchorSeq: Number(row.anchor_seq),
-    anchorHash: row.anchor_hash,
-  };
-}
-
-/**
- * Locks the workspace's chain head for the rest of the transaction, creating it on first use.
- * Every appender of a workspace, in any service instance, queues here: that is what keeps seq
- * gapless and the chain unforked. Held until commit, so it also serialises whatever a transaction
- * does after its first append (the effective-access recomputation relies on that). To stay free
- * of deadlocks, a transaction must not, after appending, wait for a row lock that another
- * transaction may hold while it waits for this one: lock your own rows first, append after.
- */
-async function lockChainHead(trx: Transaction<Database>, workspaceId: string): Promise<ChainHead> {
-  const select = () =>
-    trx.selectFrom('audit_chain_heads').selectAll().where('workspace_id', '=', workspaceId).forUpdate().executeTakeFirst();
-  let row = await select();
-  if (!row) {
-    // Two first appenders both insert; the loser waits for the winner's commit and does nothing.
-    await trx.insertInto('audit_chain_heads').values({ workspace_id: workspaceId }).onConflict((oc) => oc.column('workspace_id').doNothing()).execute();
-    row = await select();
-    if (!row) throw new Error(`audit chain head of workspace ${workspaceId} could not be created`);
-  }
-  return toChainHead(row);
 }
 
 function checkContext(ctx: AuditContext): void {
@@ -85,22 +45,21 @@ function checkEvent(e: NewAuditEvent, index: number): void {
 /** Column values of one chunk, in the order of the ROWS FROM below. */
 export interface Chunk {
   ids: string[];
-  seqs: number[];
   types: string[];
   targetTypes: string[];
   targetIds: string[];
   data: string[];
   causeIds: string[];
-  prevHashes: string[];
-  hashes: string[];
 }
 
 /**
- * Appends events to the workspace's hash chain, inside the caller's transaction: they commit or
- * roll back with the change. Returns the event ids in order (pre-assigned ids are kept).
+ * Inserts events inside the caller's transaction: they commit or roll back with the change.
+ * Returns the event ids in order (pre-assigned ids are kept).
  *
- * All events of one call share occurred_at (the moment of the change), taken after the head is
- * locked and never earlier than the previous event, so occurred_at is monotonic in seq.
+ * Nothing is locked: seq comes from a sequence, and the sealer hashes the events into the
+ * workspace's Merkle log after they commit. Callers insert after taking the row locks of what
+ * they change (the services lock a group or user first), so two changes of one group or user
+ * get their seqs in commit order. All events of one call share occurred_at, the moment of the change.
  */
 export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditContext, events: NewAuditEvent[]): Promise<string[]> {
   if (!trx.isTransaction) throw new AuditEventError('appendAuditEvents must run in the transaction that makes the change');
@@ -109,88 +68,65 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
   events.forEach(checkEvent);
 
   const workspaceId = ctx.workspaceId.toLowerCase();
-  const head = await lockChainHead(trx, workspaceId);
-  const now = new Date(); // JavaScript dates are milliseconds: the precision that is hashed and stored
-  const occurredAt = head.occurredAt && head.occurredAt.getTime() > now.getTime() ? head.occurredAt : now;
+  const occurredAt = new Date(); // milliseconds: the precision that is stored and hashed
   const actor: AuditActor = { type: ctx.actor.type, id: fixString(ctx.actor.id) };
   if (ctx.actor.display !== undefined && ctx.actor.display !== null) actor.display = fixString(ctx.actor.display);
   const requestId = ctx.requestId === undefined || ctx.requestId === null ? null : fixString(ctx.requestId);
 
   const ids: string[] = new Array(events.length);
-  const hashEvent = eventHasher({ workspaceId, occurredAt, actor, requestId });
-  let seq = head.seq;
-  let prevHash = head.hash;
   let pending: Promise<unknown> | undefined;
-
   for (let start = 0; start < events.length; start += INSERT_CHUNK) {
     const end = Math.min(start + INSERT_CHUNK, events.length);
-    const chunk: Chunk = { ids: [], seqs: [], types: [], targetTypes: [], targetIds: [], data: [], causeIds: [], prevHashes: [], hashes: [] };
+    const chunk: Chunk = { ids: [], types: [], targetTypes: [], targetIds: [], data: [], causeIds: [] };
     for (let i = start; i < end; i++) {
       const e = events[i]!;
-      // Uuids lower-cased: PostgreSQL gives them back that way, and verify must hash what it reads.
-      const fields = {
-        id: e.id === undefined ? newAuditEventId() : e.id.toLowerCase(),
-        seq: ++seq,
-        type: e.type,
-        targetType: e.targetType,
-        targetId: fixString(e.targetId),
-        causeId: e.causeId === undefined || e.causeId === null ? null : e.causeId.toLowerCase(),
-      };
-      // Canonical JSON is also what is stored: jsonb parses it back to the same value.
-      const data = canonicalAuditData(e.data);
-      const hash = hashEvent(prevHash, fields, data);
-      ids[i] = fields.id;
-      chunk.ids.push(fields.id);
-      chunk.seqs.push(fields.seq);
-      chunk.types.push(fields.type);
-      chunk.targetTypes.push(fields.targetType);
-      chunk.targetIds.push(fields.targetId);
-      chunk.data.push(data);
-      chunk.causeIds.push(fields.causeId ?? '');
-      chunk.prevHashes.push(prevHash);
-      chunk.hashes.push(hash);
-      prevHash = hash;
+      // Uuids lower-cased: PostgreSQL gives them back that way, and the sealer hashes what it reads.
+      const id = e.id === undefined ? newAuditEventId() : e.id.toLowerCase();
+      ids[i] = id;
+      chunk.ids.push(id);
+      chunk.types.push(e.type);
+      chunk.targetTypes.push(e.targetType);
+      chunk.targetIds.push(fixString(e.targetId));
+      chunk.data.push(canonicalAuditData(e.data));
+      chunk.causeIds.push(e.causeId === undefined || e.causeId === null ? '' : e.causeId.toLowerCase());
     }
-    // The next chunk is hashed while this one is in flight (PostgreSQL works in its own process).
+    // The next chunk is built while this one is in flight (PostgreSQL works in its own process).
     await pending;
     pending = insertEventsStatement(workspaceId, occurredAt, actor, requestId, chunk).execute(trx);
   }
   await pending;
-
-  await trx
-    .updateTable('audit_chain_heads')
-    .set({ seq, hash: prevHash, occurred_at: occurredAt })
-    .where('workspace_id', '=', workspaceId)
-    .execute();
   return ids;
 }
 
 /**
- * One INSERT for the whole chunk. Columns whose values cannot contain a comma (uuids, numbers,
- * validated event and target types, hex hashes) travel as one comma-joined string each, split by
- * string_to_array; target ids and data travel as one JSON array each. Against pg's array
- * literals (every element quoted and escaped) this halves the client's work and cuts the
- * server's by a quarter. ROWS FROM zips the lists; '' in cause ids is NULL.
+ * One INSERT for the whole chunk. Columns whose values cannot contain a comma (uuids, validated
+ * event and target types) travel as one comma-joined string each, split by string_to_array;
+ * target ids and data travel as one JSON array each. Against pg's array literals (every element
+ * quoted and escaped) this halves the client's work. ROWS FROM zips the lists, and seq is drawn
+ * row by row in their order; '' in cause ids is NULL.
+ *
+ * The transaction id is taken (pg_current_xact_id() assigns one if the transaction has none yet)
+ * in a CTE that the rows are joined with, so it exists before the first seq is drawn: the sealer
+ * relies on every holder of a seq being visible as a running transaction (src/audit/sealer.ts).
  */
 export function insertEventsStatement(workspaceId: string, occurredAt: Date, actor: AuditActor, requestId: string | null, c: Chunk) {
   return sql`
+    with tx as materialized (select pg_current_xact_id() as xid)
     insert into audit_events
-      (id, workspace_id, seq, occurred_at, actor_type, actor_id, actor_display, request_id,
-       event_type, target_type, target_id, data, cause_id, prev_hash, hash)
-    select e.id, ${workspaceId}::uuid, e.seq, ${occurredAt.toISOString()}::timestamptz, ${actor.type}, ${actor.id},
+      (id, workspace_id, occurred_at, actor_type, actor_id, actor_display, request_id,
+       event_type, target_type, target_id, data, cause_id, xid)
+    select e.id, ${workspaceId}::uuid, ${occurredAt.toISOString()}::timestamptz, ${actor.type}, ${actor.id},
            ${actor.display ?? null}::text, ${requestId}::text,
-           e.event_type, e.target_type, e.target_id, e.data, e.cause_id, e.prev_hash, e.hash
-    from rows from (
+           e.event_type, e.target_type, e.target_id, e.data, e.cause_id, tx.xid
+    from tx, rows from (
       unnest(string_to_array(${c.ids.join(',')}::text, ',')::uuid[]),
-      unnest(string_to_array(${c.seqs.join(',')}::text, ',')::bigint[]),
       unnest(string_to_array(${c.types.join(',')}::text, ',')),
       unnest(string_to_array(${c.targetTypes.join(',')}::text, ',')),
       jsonb_array_elements_text(${JSON.stringify(c.targetIds)}::jsonb),
       jsonb_array_elements(${`[${c.data.join(',')}]`}::jsonb),
-      unnest(string_to_array(${c.causeIds.join(',')}::text, ',', '')::uuid[]),
-      unnest(string_to_array(${c.prevHashes.join(',')}::text, ',')),
-      unnest(string_to_array(${c.hashes.join(',')}::text, ','))
-    ) as e(id, seq, event_type, target_type, target_id, data, cause_id, prev_hash, hash)`;
+      unnest(string_to_array(${c.causeIds.join(',')}::text, ',', '')::uuid[])
+    ) with ordinality as e(id, event_type, target_type, target_id, data, cause_id, n)
+    order by e.n`;
 }
 
 export function toAuditEvent(row: AuditEventRow): AuditEvent {
@@ -210,33 +146,22 @@ export function toAuditEvent(row: AuditEventRow): AuditEvent {
     causeId: row.cause_id,
     prevHash: row.prev_hash,
     hash: row.hash,
+    leafIndex: row.leaf_index === null ? null : Number(row.leaf_index),
   };
 }
 
-/** The chain head without locking it (readers, verify); undefined before the first event. */
-export async function findChainHead(db: Executor, workspaceId: string): Promise<ChainHead | undefined> {
-  const row = await db.selectFrom('audit_chain_heads').selectAll().where('workspace_id', '=', workspaceId).executeTakeFirst();
-  return row ? toChainHead(row) : undefined;
-}
-
-/** Events with afterSeq < seq <= throughSeq, in seq order: keyset pages over the (workspace_id, seq) key. */
-export async function listAuditEventsBySeq(
-  db: Executor,
-  workspaceId: string,
-  afterSeq: number,
-  throughSeq: number,
-  limit: number,
-): Promise<AuditEvent[]> {
+/** Sealed events with afterLeaf < leaf_index < beforeLeaf, in leaf order: keyset pages over (workspace_id, leaf_index). */
+export async function listSealedEvents(db: Executor, workspaceId: string, afterLeaf: number, beforeLeaf: number, limit: number): Promise<AuditEvent[]> {
   const rows = await db
     .selectFrom('audit_events')
     .selectAll()
     .where('workspace_id', '=', workspaceId)
-    .where('seq', '>', afterSeq)
-    .where('seq', '<=', throughSeq)
-    .orderBy('seq')
+    .where('leaf_index', '>', afterLeaf)
+    .where('leaf_index', '<', beforeLeaf)
+    .orderBy('leaf_index')
     .limit(limit)
     .execute();
   return rows.map(toAuditEvent);
 }
 
-export { GENESIS_HASH, newAuditEventId };
+export { newAuditEventId };

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { GroupFacts, UserFacts } from '../access/model.js';
 import type { Executor } from '../db/index.js';
-import { isUuid } from './ids.js';
+import { isUuid, uuidArray } from './ids.js';
 
 // Effective access in SQL: the set-based recompute that maintains user_access, the facts the pure
 // resolver needs to explain one user's access, and the holders of a permission.
@@ -20,13 +20,6 @@ export interface AccessChangeRow {
   userId: string;
   before: string[];
   after: string[];
-}
-
-/** A uuid[] parameter as one literal: 50,000 ids are one parameter, not 50,000. */
-function uuidArray(ids: readonly string[]): RawBuilder<string[]> {
-  const malformed = ids.find((id) => !isUuid(id));
-  if (malformed !== undefined) throw new Error(`not a uuid: ${JSON.stringify(malformed)}`);
-  return sql<string[]>`cast(${`{${ids.join(',')}}`} as uuid[])`;
 }
 
 /**
@@ -161,15 +154,13 @@ export function recomputeAccessStatement(workspaceId: string, scopeIds: RawBuild
  * user_access that differ (upsert; a user who no longer exists loses the row) and returns the
  * users whose granted set changed, with before and after, in user id order.
  *
- * Runs in the caller's transaction, after the change it accounts for. Callers must already hold
- * the workspace's audit chain-head lock (appendAuditEvents takes it), or concurrent recomputes
- * could each write a snapshot computed without the other's change; this function re-takes it as
- * a guard, which is free when held.
+ * Runs in the caller's transaction, after the change it accounts for, under the locks the commit
+ * step takes (src/services/commit.ts): without them concurrent recomputes could each write a
+ * snapshot computed without the other's change.
  */
 export async function recomputeAccess(db: Executor, workspaceId: string, scope: AccessScope): Promise<AccessChangeRow[]> {
   const scopeIds = scopeIdsSql(workspaceId, scope);
   if (!scopeIds) return [];
-  await sql`select 1 from audit_chain_heads where workspace_id = ${workspaceId} for update`.execute(db);
   const result = await recomputeAccessStatement(workspaceId, scopeIds).execute(db);
   return result.rows.map((r) => ({ userId: r.user_id, before: r.before, after: r.after }));
 }

@@ -1,7 +1,7 @@
 import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from '../db/index.js';
 import type { GroupRow, NewGroupRow } from '../db/types.js';
-import { isUuid } from './ids.js';
+import { isUuid, uuidArray } from './ids.js';
 import type { PageRequest } from './users.repository.js';
 
 // All Kysely code for groups and their memberships. Membership statements are set-based and
@@ -15,13 +15,6 @@ export interface GroupColumns {
   display_name: string;
   external_id: string | null;
   resource: Record<string, unknown>;
-}
-
-/** A uuid[] parameter; callers validate ids first, so a malformed one here is a bug. */
-function uuidArray(ids: readonly string[]) {
-  const malformed = ids.find((id) => !isUuid(id));
-  if (malformed !== undefined) throw new Error(`not a uuid: ${JSON.stringify(malformed)}`);
-  return sql`cast(${`{${ids.join(',')}}`} as uuid[])`;
 }
 
 export async function insertGroup(db: Executor, row: NewGroupRow): Promise<GroupRow> {

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../db/index.js';
 import type { PolicyRow, PolicyVersionRow } from '../db/types.js';
-import { isUuid } from './ids.js';
+import { isUuid, uuidArray } from './ids.js';
 
 // All Kysely code for managed policies: policies and their immutable versions, the workspace's
 // ordered rules and fallback, and the user_policy snapshot with its set-based recompute.
@@ -9,12 +9,6 @@ import { isUuid } from './ids.js';
 // The recompute implements src/policies/resolve.ts (read that first) in one statement: the first
 // rule, by position, whose group contains the user; else the fallback; nothing for deactivated
 // or deleted users. test/policies/recompute.test.ts holds the two to each other.
-
-function uuidArray(ids: readonly string[]): RawBuilder<string[]> {
-  const malformed = ids.find((id) => !isUuid(id));
-  if (malformed !== undefined) throw new Error(`not a uuid: ${JSON.stringify(malformed)}`);
-  return sql<string[]>`cast(${`{${ids.join(',')}}`} as uuid[])`;
-}
 
 // ---- policies and versions -----------------------------------------------------------------
 

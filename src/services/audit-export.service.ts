@@ -1,14 +1,11 @@
+import { eventLeafHash } from '../audit/leaf.js';
+import { complementRanges } from '../audit/merkle.js';
+import type { SealOptions } from '../audit/sealer.js';
 import type { AuditActor, AuditEvent } from '../audit/types.js';
-import type { Executor } from '../db/index.js';
-import { listAuditEventsBySeq } from '../repositories/audit.repository.js';
-import {
-  countEventsByHour,
-  findFirstEventTimeFrom,
-  findSeqRange,
-  findWorkspaceName,
-  headTimeAfterInFlightAppends,
-} from '../repositories/audit-query.repository.js';
+import type { Db, Executor } from '../db/index.js';
+import { countEventsByHour, findFirstEventTimeFrom, findWorkspaceName, listSealedEventsInWindow, oldestPendingEventTime } from '../repositories/audit-query.repository.js';
 import { invalid } from './admin-errors.js';
+import { latestHead, rangeHashes } from './audit-log.service.js';
 
 // Compliance export (DOMAIN.md, issue 5): the trail as time-windowed JSONL files — list the files
 // after a timestamp, download one — one record per event with a stable id that consumers
@@ -16,12 +13,12 @@ import { invalid } from './admin-errors.js';
 // 50,000-member PUT, few enough (24 a day) to list, and aligned to the hour so every consumer
 // sees the same files.
 //
-// A file is complete once no event can still land in it. Appenders stamp occurred_at under the
-// chain-head lock and commit while holding it, so after waiting for that lock (FOR SHARE) every
-// event stamped so far is visible, and later ones are stamped at or after the head's time and at
-// or after their own clock. Clocks of service instances are trusted to agree within
-// SEAL_MARGIN_MS. Reading a file pages by seq inside its seq range (never by time), so a page
-// boundary can neither skip nor repeat an event.
+// A file is complete once no event can still land in it: its end is before the oldest
+// transaction still writing began (its events are stamped after that) and before the oldest
+// event not yet sealed, and clocks of service instances are trusted to agree within
+// SEAL_MARGIN_MS. A file holds sealed events only, paged by leaf index, so a page boundary can
+// neither skip nor repeat an event, and ends with the signed checkpoint its events are proved
+// against (see the README: Verifying an export).
 
 export const WINDOW_MS = 60 * 60 * 1000;
 export const WINDOW_SIZE = 'PT1H';
@@ -42,10 +39,27 @@ export interface ExportRecord {
   details: Record<string, unknown>;
   causeId: string | null;
   requestId: string | null;
-  /** Position in the workspace's hash chain, and the links, for independent verification. */
+  /** Insert order (commit order per group and user). */
   seq: number;
-  prevHash: string;
-  hash: string;
+  /** The event's leaf in the workspace's Merkle log, and the leaf's hash (base64), for independent verification. */
+  leafIndex: number;
+  leafHash: string;
+  /** The old hash chain's links, on events appended before the Merkle log; null after. */
+  prevHash: string | null;
+  hash: string | null;
+}
+
+/** The last line of every export: the checkpoint, and the hashes that with the file's leaves give its root. */
+export interface ExportTrailer {
+  checkpoint: {
+    treeSize: number;
+    rootHash: string;
+    /** The tlog-checkpoint as a signed note (unsigned when the service has no signing key). */
+    note: string;
+    signed: boolean;
+    /** [lo, hi, base64 MTH of leaves lo..hi-1]: every range of the tree holding none of this file's events. */
+    complement: Array<[number, number, string]>;
+  };
 }
 
 export function toExportRecord(e: AuditEvent, workspaceName: string | null): ExportRecord {
@@ -60,6 +74,8 @@ export function toExportRecord(e: AuditEvent, workspaceName: string | null): Exp
     causeId: e.causeId,
     requestId: e.requestId,
     seq: e.seq,
+    leafIndex: e.leafIndex!,
+    leafHash: eventLeafHash(e).toString('base64'),
     prevHash: e.prevHash,
     hash: e.hash,
   };
@@ -90,8 +106,6 @@ export interface ExportFile {
   start: string;
   end: string;
   events: number;
-  firstSeq: number;
-  lastSeq: number;
   /** No event can still be added to the file; an incomplete file may grow (re-download it later, de-duplicating on id). */
   complete: boolean;
   /** Path of the download, relative to the service. */
@@ -107,14 +121,11 @@ export interface ExportFileList {
   completeThrough: string;
 }
 
-/**
- * The instant up to which windows are complete: the head's time (read after in-flight appends
- * committed) or now − SEAL_MARGIN_MS, whichever is later.
- */
+/** The instant up to which windows are complete: now − SEAL_MARGIN_MS, or earlier while older writes are pending. */
 async function completeThrough(db: Executor, workspaceId: string, now: Date): Promise<Date> {
-  const headTime = await headTimeAfterInFlightAppends(db, workspaceId);
+  const pending = await oldestPendingEventTime(db, workspaceId);
   const byClock = now.getTime() - SEAL_MARGIN_MS;
-  return new Date(Math.max(byClock, headTime ? headTime.getTime() : 0));
+  return new Date(pending ? Math.min(byClock, pending.getTime()) : byClock);
 }
 
 /**
@@ -151,7 +162,7 @@ export async function listExportFiles(
       break;
     }
     const id = windowId(c.start);
-    files.push({ id, start: c.start.toISOString(), end: end.toISOString(), events: c.events, firstSeq: c.firstSeq, lastSeq: c.lastSeq, complete, path: `${prefix}${id}.jsonl` });
+    files.push({ id, start: c.start.toISOString(), end: end.toISOString(), events: c.events, complete, path: `${prefix}${id}.jsonl` });
   }
   let nextAfter: string | null = null;
   if (!stoppedAtIncomplete && (await findFirstEventTimeFrom(db, workspaceId, rangeEnd))) nextAfter = rangeEnd.toISOString();
@@ -166,32 +177,48 @@ export interface ExportStreamOptions {
   from?: Date;
   /** occurred_at < to */
   to?: Date;
+  /** How the sealer signs: exports seal what has committed first. */
+  seal: SealOptions;
   pageSize?: number;
   /** Called after each page is read (instrumentation and tests). */
   onPage?: (rows: number) => void;
 }
 
 /**
- * The events of [from, to) as JSONL, one chunk per keyset page over their seq range: at most one
- * page is held in memory, and a consumer that reads slowly (Readable.from honours backpressure)
- * stops the reads. The seq range is fixed when the stream starts.
+ * The sealed events of [from, to) as JSONL, one chunk per keyset page in leaf order, then the
+ * trailer: at most one page is held in memory, and a consumer that reads slowly
+ * (Readable.from honours backpressure) stops the reads. The checkpoint is fixed when the stream
+ * starts; events sealed later are in the next export.
  */
-export async function* exportJsonl(db: Executor, workspaceId: string, options: ExportStreamOptions = {}): AsyncGenerator<string> {
+export async function* exportJsonl(db: Db, workspaceId: string, options: ExportStreamOptions): AsyncGenerator<string> {
   const pageSize = options.pageSize ?? EXPORT_PAGE;
-  const range = await findSeqRange(db, workspaceId, options.from, options.to);
-  if (!range) return;
+  const head = await latestHead(db, workspaceId, options.seal);
   const name = (await findWorkspaceName(db, workspaceId)) ?? null;
-  let after = range.first - 1;
-  for (;;) {
-    const page = await listAuditEventsBySeq(db, workspaceId, after, range.last, pageSize);
+  const held: number[] = [];
+  for (let after = -1; ; ) {
+    const page = await listSealedEventsInWindow(db, workspaceId, options, after, head.treeSize, pageSize);
     options.onPage?.(page.length);
-    if (page.length === 0) return;
     let chunk = '';
-    for (const event of page) chunk += `${JSON.stringify(toExportRecord(event, name))}\n`;
-    after = page[page.length - 1]!.seq;
-    yield chunk;
-    if (page.length < pageSize || after >= range.last) return;
+    for (const event of page) {
+      chunk += `${JSON.stringify(toExportRecord(event, name))}\n`;
+      held.push(event.leafIndex!);
+    }
+    if (chunk) yield chunk;
+    if (page.length < pageSize) break;
+    after = page[page.length - 1]!.leafIndex!;
   }
+  const complement = complementRanges(head.treeSize, held);
+  const hashes = await rangeHashes(db, workspaceId, complement);
+  const trailer: ExportTrailer = {
+    checkpoint: {
+      treeSize: head.treeSize,
+      rootHash: head.rootHash,
+      note: head.checkpoint,
+      signed: head.signed,
+      complement: complement.map(([lo, hi], i) => [lo, hi, hashes[i]!.toString('base64')]),
+    },
+  };
+  yield `${JSON.stringify(trailer)}\n`;
 }
 
 export interface ExportWindow {
@@ -203,7 +230,12 @@ export interface ExportWindow {
 }
 
 /** One file of the listing, by id (`2026-11-21T10Z`). */
-export async function exportWindow(db: Executor, workspaceId: string, id: string, options: { now?: Date; pageSize?: number; onPage?: (rows: number) => void } = {}): Promise<ExportWindow> {
+export async function exportWindow(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  options: { seal: SealOptions; now?: Date; pageSize?: number; onPage?: (rows: number) => void },
+): Promise<ExportWindow> {
   const window = parseWindowId(id);
   if (!window) throw invalid('window', 'the file name must be a UTC hour like 2026-11-21T10Z.jsonl');
   const sealed = await completeThrough(db, workspaceId, options.now ?? new Date());
@@ -211,6 +243,6 @@ export async function exportWindow(db: Executor, workspaceId: string, id: string
     id,
     ...window,
     complete: window.end.getTime() <= sealed.getTime(),
-    body: exportJsonl(db, workspaceId, { from: window.start, to: window.end, pageSize: options.pageSize, onPage: options.onPage }),
+    body: exportJsonl(db, workspaceId, { from: window.start, to: window.end, seal: options.seal, pageSize: options.pageSize, onPage: options.onPage }),
   };
 }

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { AUDIT_EVENT_TYPES, type AuditActor, type AuditActorType, type AuditEvent, type AuditVerifyResult } from '../audit/types.js';
 import type { Database, Executor } from '../db/index.js';
-import { findChainHead, GENESIS_HASH } from '../repositories/audit.repository.js';
 import {
   checkpointDigest,
   findCheckpointAccess,
@@ -23,7 +22,9 @@ import { findUsersByRef } from '../repositories/effective-access.repository.js';
 import { isUuid } from '../repositories/ids.js';
 import { DomainError, conflict, invalid } from './admin-errors.js';
 import { findGroupByRef } from './admin-directory.service.js';
-import { verifyAuditChain } from './audit-verify.service.js';
+import type { NoteVerifier } from '../audit/signed-note.js';
+import { findAuditLog } from './audit-log.service.js';
+import { verifyAuditLog } from './audit-verify.service.js';
 
 // Reading the audit trail (issue 5): the event list with filters and cursors, a user's and a
 // group's history, and point-in-time answers replayed from recorded history — member events and
@@ -54,8 +55,9 @@ export interface AuditEventView {
   target: { type: string; id: string };
   data: Record<string, unknown>;
   causeId: string | null;
-  prevHash: string;
-  hash: string;
+  leafIndex: number | null;
+  prevHash: string | null;
+  hash: string | null;
 }
 
 export function toEventView(e: AuditEvent): AuditEventView {
@@ -69,6 +71,7 @@ export function toEventView(e: AuditEvent): AuditEventView {
     target: { type: e.targetType, id: e.targetId },
     data: e.data,
     causeId: e.causeId,
+    leafIndex: e.leafIndex,
     prevHash: e.prevHash,
     hash: e.hash,
   };
@@ -402,37 +405,40 @@ export type CheckpointProblem = 'purge_record_missing' | 'anchor_mismatch' | 'ch
 
 export interface AuditVerifyReport extends AuditVerifyResult {
   workspaceId: string;
-  head: { seq: number; hash: string } | null;
+  /** The Merkle log as checked: its size and root (base64), and whether its checkpoint is signed. */
+  tree: { size: number; rootHash: string | null; signed: boolean };
+  /** The old hash chain's anchor (where its survivors start after a purge) and end. */
   anchor: { seq: number; hash: string };
-  /** The retention checkpoint the chain starts from, checked against its audit.purged record. */
+  /** The retention checkpoint the history starts from, checked against its audit.purged record. */
   checkpoint: { ok: boolean; throughSeq: number; members: number; access: number; problem?: CheckpointProblem } | null;
 }
 
 // Each retry is caused by a purge batch that committed meanwhile; purges end (nothing older than
 // the cutoff is left), so this bound is only a guard.
 const MAX_VERIFY_ATTEMPTS = 50;
+const GENESIS_HASH = '0'.repeat(64);
 
 /**
- * The hash chain from its anchor to its head (verifyAuditChain) plus the retention checkpoint: the
- * newest audit.purged event must name the anchor, and the checkpoint tables must still hash to the
- * digest it recorded. A purge that commits while the chain is being walked deletes events below
- * the new anchor, which would look like a gap: when the anchor moved meanwhile, the walk restarts.
- * The checkpoint is checked in one snapshot with the head it belongs to, so a purge cannot split it.
+ * The Merkle log and the old chain (verifyAuditLog) plus the retention checkpoint: the newest
+ * audit.purged event must name how far the purge went, and the checkpoint tables must still hash
+ * to the digest it recorded. A purge that commits while the log is being walked deletes events,
+ * which would look like missing ones: when the purge moved meanwhile, the walk restarts. The
+ * checkpoint is checked in one snapshot with the log row it belongs to, so a purge cannot split it.
  */
-export async function verifyAudit(db: Executor, workspaceId: string, options: { pageSize?: number } = {}): Promise<AuditVerifyReport> {
+export async function verifyAudit(db: Executor, workspaceId: string, options: { pageSize?: number; verifier?: NoteVerifier } = {}): Promise<AuditVerifyReport> {
   for (let attempt = 1; ; attempt++) {
-    const before = await findChainHead(db, workspaceId);
-    const chain = await verifyAuditChain(db, workspaceId, options);
-    const after = await findChainHead(db, workspaceId);
-    if (!chain.ok && attempt < MAX_VERIFY_ATTEMPTS && (after?.anchorSeq ?? 0) !== (before?.anchorSeq ?? 0)) continue;
-    const head = after ?? before;
+    const before = await findAuditLog(db, workspaceId);
+    const result = await verifyAuditLog(db, workspaceId, options);
+    const after = await findAuditLog(db, workspaceId);
+    if (!result.ok && attempt < MAX_VERIFY_ATTEMPTS && (after?.purgedThrough ?? 0) !== (before?.purgedThrough ?? 0)) continue;
+    const log = after ?? before;
     const checkpoint = await verifyCheckpoint(db, workspaceId);
     return {
       workspaceId,
-      ...chain,
-      ok: chain.ok && (checkpoint === null || checkpoint.ok),
-      head: head ? { seq: head.seq, hash: head.hash } : null,
-      anchor: { seq: head?.anchorSeq ?? 0, hash: head?.anchorHash ?? GENESIS_HASH },
+      ...result,
+      ok: result.ok && (checkpoint === null || checkpoint.ok),
+      tree: { size: log?.treeSize ?? 0, rootHash: log?.rootHash?.toString('base64') ?? null, signed: log?.checkpoint?.includes('\n\n— ') ?? false },
+      anchor: { seq: log?.anchorSeq ?? 0, hash: log?.anchorHash ?? GENESIS_HASH },
       checkpoint,
     };
   }
@@ -440,15 +446,15 @@ export async function verifyAudit(db: Executor, workspaceId: string, options: { 
 
 async function verifyCheckpoint(db: Executor, workspaceId: string): Promise<AuditVerifyReport['checkpoint']> {
   return snapshotRead(db, async (db) => {
-    const [head, purge, digest] = await Promise.all([findChainHead(db, workspaceId), findLatestPurge(db, workspaceId), checkpointDigest(db, workspaceId)]);
-    const anchorSeq = head?.anchorSeq ?? 0;
-    if (anchorSeq === 0) {
+    const [log, purge, digest] = await Promise.all([findAuditLog(db, workspaceId), findLatestPurge(db, workspaceId), checkpointDigest(db, workspaceId)]);
+    const purgedThrough = log?.purgedThrough ?? 0;
+    if (purgedThrough === 0) {
       if (digest.members === 0 && digest.access === 0) return null;
       return { ok: false, throughSeq: 0, members: digest.members, access: digest.access, problem: 'checkpoint_without_purge' };
     }
-    const base = { throughSeq: anchorSeq, members: digest.members, access: digest.access };
+    const base = { throughSeq: purgedThrough, members: digest.members, access: digest.access };
     if (!purge || !purge.checkpoint) return { ok: false, ...base, problem: 'purge_record_missing' };
-    if (purge.throughSeq !== anchorSeq || purge.anchorHash !== head?.anchorHash) return { ok: false, ...base, problem: 'anchor_mismatch' };
+    if (purge.throughSeq !== purgedThrough || purge.anchorHash !== log?.anchorHash) return { ok: false, ...base, problem: 'anchor_mismatch' };
     if (purge.checkpoint.sha256 !== digest.sha256) return { ok: false, ...base, problem: 'checkpoint_mismatch' };
     return { ok: true, ...base };
   });

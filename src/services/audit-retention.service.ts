@@ -1,30 +1,34 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import { canonicalJson, chainHash } from '../audit/hash-chain.js';
+import { eventLeafHash } from '../audit/leaf.js';
+import { sealPending, type SealOptions } from '../audit/sealer.js';
 import type { AuditActor, AuditContext } from '../audit/types.js';
 import type { Database, Db, Executor } from '../db/index.js';
-import { appendAuditEvents, listAuditEventsBySeq, type ChainHead } from '../repositories/audit.repository.js';
+import { appendAuditEvents } from '../repositories/audit.repository.js';
 import {
+  advancePurge,
   checkpointDigest,
   deleteEventsThrough,
   deleteRetentionSetting,
   enablePurge,
-  findEventBySeq,
   findPurgeEnd,
   findRetentionDays,
   foldIntoCheckpoint,
   listWorkspaceRetention,
-  moveAnchor,
+  listEventsBySeq,
   upsertRetentionDays,
   type CheckpointSummary,
 } from '../repositories/audit-query.repository.js';
 import { invalid } from './admin-errors.js';
 
 // Retention (issue 5): how long a workspace keeps its audit events, and the purge that removes
-// older ones. A purge batch is one transaction holding the workspace's chain-head lock (appenders
-// of that workspace wait, other workspaces do not): it checks the links of the events it is about
-// to delete — a purge must never erase the evidence of tampering —, folds their memberships and
-// access into the checkpoint, deletes them under the purge flag, moves the chain anchor to the
-// last deleted event, and appends an audit.purged event recording all of it.
+// older ones. A purge batch is one transaction holding the workspace's log row (the sealer of
+// that workspace waits; writers do not): it takes a sealed prefix of the events in seq order,
+// checks each against its leaf — a purge must never erase the evidence of tampering —, folds
+// their memberships and access into the checkpoint, records itself as an audit.purged event, and
+// only then deletes them (the append-only trigger lets a transaction delete only what its own
+// audit.purged record covers). The tree keeps every leaf hash, so what was purged stays provable
+// from any signed checkpoint; the events of the old hash chain move its anchor.
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const MAX_RETENTION_DAYS = 36500;
@@ -107,43 +111,44 @@ export interface PurgeResult {
   batches: PurgeBatchResult[];
 }
 
-async function lockHead(trx: Transaction<Database>, workspaceId: string): Promise<ChainHead | undefined> {
-  const result = await sql<{ seq: number; hash: string; anchor_seq: number; anchor_hash: string; occurred_at: Date | null }>`
-    select seq, hash, anchor_seq, anchor_hash, occurred_at from audit_chain_heads where workspace_id = ${workspaceId} for update`.execute(trx);
-  const row = result.rows[0];
-  if (!row) return undefined;
-  return {
-    seq: Number(row.seq),
-    hash: row.hash,
-    anchorSeq: Number(row.anchor_seq),
-    anchorHash: row.anchor_hash,
-    occurredAt: row.occurred_at ? new Date(row.occurred_at) : null,
-  };
+async function lockLog(trx: Transaction<Database>, workspaceId: string) {
+  const row = await trx.selectFrom('audit_logs').selectAll().where('workspace_id', '=', workspaceId).forUpdate().executeTakeFirst();
+  return row && { purgedThrough: Number(row.purged_through), anchorSeq: Number(row.anchor_seq), anchorHash: row.anchor_hash };
 }
 
-/** Checks the links of (anchorSeq, throughSeq] and returns the hash of the last one. */
-async function verifySegment(trx: Executor, workspaceId: string, head: ChainHead, throughSeq: number): Promise<string> {
-  let expected = head.anchorSeq + 1;
-  let prevHash = head.anchorHash;
-  while (expected <= throughSeq) {
-    const page = await listAuditEventsBySeq(trx, workspaceId, expected - 1, throughSeq, VERIFY_PAGE);
+/**
+ * Checks each event of (afterSeq, throughSeq] against its leaf, and the old chain's links among
+ * them; returns where the old chain's survivors start afterwards (undefined: no old event here).
+ */
+async function verifySegment(trx: Executor, workspaceId: string, afterSeq: number, throughSeq: number, anchorHash: string): Promise<{ seq: number; hash: string } | undefined> {
+  let anchor: { seq: number; hash: string } | undefined;
+  let prevHash = anchorHash;
+  for (let after = afterSeq; after < throughSeq; ) {
+    const page = await listEventsBySeq(trx, workspaceId, after, throughSeq, VERIFY_PAGE);
     if (page.length === 0) break;
+    const leaves = await trx
+      .selectFrom('audit_tree_nodes')
+      .select(['index', 'hash'])
+      .where('workspace_id', '=', workspaceId)
+      .where('level', '=', 0)
+      .where('index', 'in', page.map((e) => e.leafIndex!))
+      .execute();
+    const leafOf = new Map(leaves.map((l) => [Number(l.index), Buffer.from(l.hash)]));
     for (const event of page) {
-      if (event.seq !== expected) throw new AuditPurgeRefusedError(`audit chain has a gap at seq ${expected}: run codex-scim audit verify; nothing was purged`, expected);
-      if (event.prevHash !== prevHash || chainHash(event.prevHash, event, canonicalJson(event.data)) !== event.hash) {
-        throw new AuditPurgeRefusedError(`audit event seq ${event.seq} does not verify: run codex-scim audit verify; nothing was purged`, event.seq);
+      if (!leafOf.get(event.leafIndex!)?.equals(eventLeafHash(event))) {
+        throw new AuditPurgeRefusedError(`audit event seq ${event.seq} does not match its leaf in the Merkle log: run codex-scim audit verify; nothing was purged`, event.seq);
       }
-      prevHash = event.hash;
-      expected++;
+      if (event.hash !== null) {
+        if (event.prevHash !== prevHash || chainHash(event.prevHash, event, canonicalJson(event.data)) !== event.hash) {
+          throw new AuditPurgeRefusedError(`audit event seq ${event.seq} breaks the old hash chain: run codex-scim audit verify; nothing was purged`, event.seq);
+        }
+        prevHash = event.hash;
+        anchor = { seq: event.seq, hash: event.hash };
+      }
     }
+    after = page[page.length - 1]!.seq;
   }
-  if (expected !== throughSeq + 1) throw new AuditPurgeRefusedError(`audit chain has a gap at seq ${expected}: nothing was purged`, expected);
-  // The survivors must continue from the new anchor, or the purge would cut a broken link out of sight.
-  const next = await findEventBySeq(trx, workspaceId, throughSeq + 1);
-  if (next ? next.prevHash !== prevHash : head.seq !== throughSeq || head.hash !== prevHash) {
-    throw new AuditPurgeRefusedError(`audit event seq ${throughSeq + 1} does not continue the chain: nothing was purged`, throughSeq + 1);
-  }
-  return prevHash;
+  return anchor;
 }
 
 /** One purge transaction: at most `maxEvents` of the oldest events before `cutoff`. Undefined when there is nothing to purge. */
@@ -156,17 +161,13 @@ export async function purgeBatch(
   const maxEvents = options.maxEvents ?? PURGE_BATCH;
   return db.transaction().execute(async (trx) => {
     await enablePurge(trx);
-    const head = await lockHead(trx, workspaceId);
-    if (!head) return undefined;
-    const end = await findPurgeEnd(trx, workspaceId, head.anchorSeq, cutoff, maxEvents);
+    const log = await lockLog(trx, workspaceId);
+    if (!log) return undefined;
+    const end = await findPurgeEnd(trx, workspaceId, log.purgedThrough, cutoff, maxEvents);
     if (!end) return undefined;
-    if (end.count !== end.throughSeq - head.anchorSeq) {
-      throw new AuditPurgeRefusedError(`audit events below the cutoff are not a contiguous prefix of the chain (occurred_at went backwards): nothing was purged`, end.throughSeq);
-    }
-    const anchorHash = await verifySegment(trx, workspaceId, head, end.throughSeq);
-    await foldIntoCheckpoint(trx, workspaceId, head.anchorSeq, end.throughSeq);
-    const deleted = await deleteEventsThrough(trx, workspaceId, head.anchorSeq, end.throughSeq);
-    await moveAnchor(trx, workspaceId, end.throughSeq, anchorHash);
+    const anchor = await verifySegment(trx, workspaceId, log.purgedThrough, end.throughSeq, log.anchorHash);
+    const anchorHash = anchor?.hash ?? log.anchorHash;
+    await foldIntoCheckpoint(trx, workspaceId, log.purgedThrough, end.throughSeq);
     const checkpoint = await checkpointDigest(trx, workspaceId);
     const [eventId] = await appendAuditEvents(trx, { workspaceId, actor: options.actor ?? RETENTION_ACTOR }, [
       {
@@ -177,24 +178,31 @@ export async function purgeBatch(
           throughSeq: end.throughSeq,
           throughAt: end.throughAt.toISOString(),
           anchorHash,
-          deleted,
+          deleted: end.count,
           before: cutoff.toISOString(),
           ...(options.retentionDays !== undefined ? { retentionDays: options.retentionDays } : {}),
           checkpoint,
         },
       },
     ]);
+    const deleted = await deleteEventsThrough(trx, workspaceId, log.purgedThrough, end.throughSeq);
+    if (deleted !== end.count) throw new Error(`purge of workspace ${workspaceId} deleted ${deleted} events, expected ${end.count}`);
+    await advancePurge(trx, workspaceId, end.throughSeq, anchor);
     return { deleted, throughSeq: end.throughSeq, throughAt: end.throughAt, anchorHash, eventId: eventId!, checkpoint };
   });
 }
 
-/** Purges every event of the workspace older than `cutoff`, one batch (transaction) at a time. */
+/**
+ * Purges every event of the workspace older than `cutoff`, one batch (transaction) at a time.
+ * Only sealed events are purged: with `seal`, whatever has committed is sealed first.
+ */
 export async function purgeWorkspace(
   db: Db,
   workspaceId: string,
   cutoff: Date,
-  options: { actor?: AuditActor; maxEvents?: number; retentionDays?: number | null } = {},
+  options: { actor?: AuditActor; maxEvents?: number; retentionDays?: number | null; seal?: SealOptions } = {},
 ): Promise<PurgeResult> {
+  if (options.seal) await sealPending(db, options.seal);
   const result: PurgeResult = { workspaceId, cutoff, deleted: 0, batches: [] };
   for (;;) {
     const batch = await purgeBatch(db, workspaceId, cutoff, options);
@@ -215,8 +223,12 @@ export interface RetentionRun {
  * is purged of events older than now − retention. A workspace whose purge is refused (a broken
  * chain) is reported and skipped; the others still run.
  */
-export async function runRetention(db: Db, options: { serviceDays: number | undefined; now?: Date; actor?: AuditActor; maxEvents?: number }): Promise<RetentionRun> {
+export async function runRetention(
+  db: Db,
+  options: { serviceDays: number | undefined; now?: Date; actor?: AuditActor; maxEvents?: number; seal?: SealOptions },
+): Promise<RetentionRun> {
   const now = options.now ?? new Date();
+  if (options.seal) await sealPending(db, options.seal);
   const run: RetentionRun = { purged: [], failed: [] };
   for (const ws of await listWorkspaceRetention(db)) {
     const days = ws.retentionDays !== undefined ? ws.retentionDays : options.serviceDays;

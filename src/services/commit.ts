@@ -1,8 +1,9 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { AuditContext, NewAuditEvent } from '../audit/types.js';
 import type { Database } from '../db/types.js';
 import { projectionDuration } from '../metrics.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
+import { uuidArray } from '../repositories/ids.js';
 import { accessProjector, type AccessChange } from './effective-access.service.js';
 import { policyProjector } from './policies.service.js';
 
@@ -10,6 +11,17 @@ import { policyProjector } from './policies.service.js';
 // projector brings the state it derives from them (effective access, effective policy) up to date
 // in the same transaction, choosing what to recompute from the events alone. No service calls a
 // projector; a write that forgets nothing cannot let derived state drift.
+//
+// Concurrent writes must not recompute a user from a state that misses the other's change (both
+// would store their own half). Before projecting, a write therefore locks what its recomputes
+// read and others may change:
+// - most writes touch only the users their events name (their memberships, their lifecycle):
+//   they hold the workspace's access lock SHARED and lock those users' rows, in id order, so
+//   two writes of one user run one after the other and the second reads the first's result;
+// - a change that can reach any user (a role's permissions, a mapping, a policy rule, the
+//   default role, a group rename a mapping may match) holds it EXCLUSIVE: it waits for the
+//   writes in flight and holds off new ones until it commits. Such changes are rare.
+// Nothing is locked workspace-wide for the audit log itself: the sealer orders it later.
 
 /** An event as appended: its id is what derived events name as their cause. */
 export interface CommittedEvent extends NewAuditEvent {
@@ -34,8 +46,45 @@ export interface Commit {
   policyChanges: number;
 }
 
+const PROJECTORS: readonly Projector<unknown>[] = [accessProjector, policyProjector];
+
+/** Event types whose recomputes stay within the users they name (see above). */
+const PER_USER_EVENTS = new Set([
+  'user.created',
+  'user.deactivated',
+  'user.reactivated',
+  'user.deleted',
+  'user.role_assigned',
+  'user.role_unassigned',
+  'group.deleted',
+  'group.member_added',
+  'group.member_removed',
+]);
+
+function namedUser(event: NewAuditEvent): string | undefined {
+  if (event.targetType === 'user') return event.targetId;
+  const userId = event.data?.userId;
+  return typeof userId === 'string' ? userId : undefined;
+}
+
+async function lockAccessInputs(trx: Transaction<Database>, workspaceId: string, events: readonly NewAuditEvent[]): Promise<void> {
+  const relevant = events.filter((e) => PROJECTORS.some((p) => p.dependsOn.includes(e.type)));
+  if (relevant.length === 0) return;
+  const key = sql`hashtextextended(${`codex-scim access ${workspaceId}`}, 0)`;
+  if (relevant.some((e) => !PER_USER_EVENTS.has(e.type))) {
+    await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
+    return;
+  }
+  await sql`select pg_advisory_xact_lock_shared(${key})`.execute(trx);
+  const userIds = [...new Set(relevant.map(namedUser).filter((id): id is string => id !== undefined))].sort();
+  if (userIds.length > 0) {
+    await sql`select id from users where workspace_id = ${workspaceId} and id = any(${uuidArray(userIds)}) order by id for no key update`.execute(trx);
+  }
+}
+
 export async function commit(trx: Transaction<Database>, audit: AuditContext, events: readonly NewAuditEvent[]): Promise<Commit> {
   if (events.length === 0) return { eventIds: [], accessChanges: [], policyChanges: 0 };
+  await lockAccessInputs(trx, audit.workspaceId, events);
   const eventIds = await appendAuditEvents(trx, audit, [...events]);
   const committed = events.map((event, i): CommittedEvent => ({ ...event, id: eventIds[i]! }));
   // Access first: the policy projector reads nothing access writes, but access events then

@@ -17,11 +17,16 @@ const HOUR = 3_600_000;
 const ctx = await buildAdminTestApp(t);
 const { db } = ctx.db;
 
-const parseJsonl = (text: string): ExportRecord[] =>
-  text
+/** The event records of an export (every line but the checkpoint trailer, which is checked to be last). */
+const parseJsonl = (text: string): ExportRecord[] => {
+  const lines = text
     .split('\n')
     .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as ExportRecord);
+    .map((line) => JSON.parse(line) as ExportRecord & { checkpoint?: unknown });
+  if (!lines.pop()?.checkpoint) throw new Error('an export ends with its checkpoint line');
+  if (lines.some((l) => l.checkpoint)) throw new Error('one checkpoint line, the last');
+  return lines;
+};
 
 t.test('window ids are UTC hours', async (t) => {
   t.equal(windowId(new Date('2026-11-21T10:59:59.999Z')), '2026-11-21T10Z');
@@ -50,7 +55,7 @@ t.test('files list, download, record shape and de-duplication ids', async (t) =>
   t.same(open.files.map((f: any) => f.id), [...byWindow.keys()]);
   t.same(open.files.map((f: any) => f.events), [...byWindow.values()].map((ids) => ids.length));
   const last = open.files[open.files.length - 1];
-  t.match(last, { complete: false, path: `/api/v1/audit/exports/${last.id}.jsonl`, firstSeq: Number, lastSeq: Number });
+  t.match(last, { complete: false, path: `/api/v1/audit/exports/${last.id}.jsonl`, events: Number });
 
   // Two hours later (the service's clock), the same files are complete and listed.
   const later = await listExportFiles(db, ctx.workspaceId, { now: new Date(Date.now() + 2 * HOUR) });
@@ -67,7 +72,7 @@ t.test('files list, download, record shape and de-duplication ids', async (t) =>
   const records = parseJsonl(download.body);
   t.same(records.map((r) => r.id), byWindow.get(last.id), 'every event of the hour, in seq order');
   t.equal(new Set(records.map((r) => r.id)).size, records.length, 'ids are unique');
-  t.same(Object.keys(records[0]!), ['id', 'type', 'timestamp', 'workspace', 'actor', 'target', 'details', 'causeId', 'requestId', 'seq', 'prevHash', 'hash']);
+  t.same(Object.keys(records[0]!), ['id', 'type', 'timestamp', 'workspace', 'actor', 'target', 'details', 'causeId', 'requestId', 'seq', 'leafIndex', 'leafHash', 'prevHash', 'hash']);
   const added = records.find((r) => r.type === 'group.member_added' && (r.details as { userId?: string }).userId === bob)!;
   t.match(added, {
     id: /^[0-9a-f-]{36}$/,
@@ -85,42 +90,42 @@ t.test('files list, download, record shape and de-duplication ids', async (t) =>
 
   const empty = await ctx.api('GET', '/audit/exports/2001-01-01T00Z.jsonl', { as: 'owner' });
   t.equal(empty.statusCode, 200);
-  t.equal(empty.body, '');
+  t.same(parseJsonl(empty.body), [], 'an empty hour: only the checkpoint line');
   t.equal(empty.headers['x-audit-window-complete'], 'true');
   t.equal((await ctx.api('GET', '/audit/exports/2001-01-01T25Z.jsonl', { as: 'owner' })).statusCode, 400);
   t.equal((await ctx.api('GET', '/audit/exports/yesterday.jsonl', { as: 'owner' })).statusCode, 400);
 });
 
-t.test('a window is complete only after appenders holding the chain head have committed', async (t) => {
+t.test('a window is complete only once no write in flight can still land in it', async (t) => {
   const audit: AuditContext = { workspaceId: ctx.workspaceId, actor: { type: 'system', id: 'test' } };
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   let appended!: () => void;
   const inside = new Promise<void>((resolve) => (appended = resolve));
   const late = newAuditEventId();
-  // An appender that stamps its event now and commits only later.
+  // A writer that stamps its event now and commits only later.
   const writer = db.transaction().execute(async (trx) => {
     await appendAuditEvents(trx, audit, [{ id: late, type: 'group.member_added', targetType: 'group', targetId: randomUUID(), data: { userId: randomUUID() } }]);
     appended();
     await held;
   });
   await inside;
-  const now = new Date(Date.now() + 2 * HOUR); // by the clock alone, the current hour would be sealed
-  let listedBeforeCommit = false;
+  const now = new Date(Date.now() + 2 * HOUR); // by the clock alone, the current hour would be complete
+  const hour = windowId(new Date());
   let committed = false;
-  const listing = listExportFiles(db, ctx.workspaceId, { now }).then((r) => {
-    listedBeforeCommit = !committed;
-    return r;
-  });
+  // On PostgreSQL the listing answers at once; on PGlite (one connection) it waits for the writer.
+  const listing = listExportFiles(db, ctx.workspaceId, { now, includeIncomplete: true }).then((r) => ({ r, beforeCommit: !committed }));
   await sleep(50);
   committed = true;
   release();
   await writer;
-  const result = await listing;
-  t.notOk(listedBeforeCommit, 'the listing waited for the appender');
-  const file = result.files.find((f) => f.id === windowId(new Date()))!;
-  t.ok(file?.complete);
-  const body = parseJsonl(await collect(exportWindow(db, ctx.workspaceId, file.id, { now }).then((w) => w.body)));
+  const { r: during, beforeCommit } = await listing;
+  if (beforeCommit) t.equal(during.files.find((f) => f.id === hour)?.complete, false, 'listed while the writer was in flight: incomplete');
+  await ctx.app.auditLog.seal();
+  const result = await listExportFiles(db, ctx.workspaceId, { now });
+  const file = result.files.find((f) => f.id === hour)!;
+  t.ok(file?.complete, 'complete once the writer committed and its event was sealed');
+  const body = parseJsonl(await collect(exportWindow(db, ctx.workspaceId, file.id, { now, seal: ctx.app.auditLog.options }).then((w) => w.body)));
   t.ok(body.some((r) => r.id === late), 'the late-committing event is in the complete file');
 });
 
@@ -144,9 +149,9 @@ t.test(`${scaled(50_000, 6_000)} events stream in bounded pages; a slow reader h
 
   const pageSize = 500;
   const pages: number[] = [];
-  const stream = Readable.from(exportJsonl(db, ws, { pageSize, onPage: (rows) => pages.push(rows) }), { objectMode: false, highWaterMark: 64 * 1024 });
+  const stream = Readable.from(exportJsonl(db, ws, { pageSize, seal: ctx.app.auditLog.options, onPage: (rows) => pages.push(rows) }), { objectMode: false, highWaterMark: 64 * 1024 });
   let lines = 0;
-  let previousSeq = 0;
+  let previousLeaf = -1;
   let stalled = false;
   let pagesDuringStall = -1;
   const ids = new Set<string>();
@@ -156,9 +161,13 @@ t.test(`${scaled(50_000, 6_000)} events stream in bounded pages; a slow reader h
     const parts = text.split('\n');
     carry = parts.pop()!;
     for (const line of parts) {
-      const record = JSON.parse(line) as ExportRecord;
-      if (record.seq !== previousSeq + 1) t.fail(`seq ${record.seq} after ${previousSeq}`);
-      previousSeq = record.seq;
+      const record = JSON.parse(line) as ExportRecord & { checkpoint?: { treeSize: number } };
+      if (record.checkpoint) {
+        t.equal(record.checkpoint.treeSize, workspaceEvents, 'the trailer states the whole tree');
+        continue;
+      }
+      if (record.leafIndex !== previousLeaf + 1) t.fail(`leaf ${record.leafIndex} after ${previousLeaf}`);
+      previousLeaf = record.leafIndex;
       ids.add(record.id);
       lines++;
     }

@@ -1,11 +1,12 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { sql, type Transaction } from 'kysely';
-import { eventHasher } from '../../src/audit/hash-chain.js';
 import { newAuditEventId } from '../../src/audit/ids.js';
+import { sealPending } from '../../src/audit/sealer.js';
 import { canonicalAuditData } from '../../src/audit/redact.js';
 import type { AuditActor, NewAuditEvent } from '../../src/audit/types.js';
 import type { Db } from '../../src/db/index.js';
 import type { Database } from '../../src/db/types.js';
+import { insertEventsStatement, type Chunk } from '../../src/repositories/audit.repository.js';
 import type { TestApp } from '../helpers/app.js';
 
 // Shared by the audit tests: SCIM writes through the real app, and the database owner's view.
@@ -59,49 +60,26 @@ export async function eventCount(db: Db, workspaceId: string): Promise<number> {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Appends events stamped `occurredAt` (in the past), hashed and linked exactly as
- * appendAuditEvents does — what the chain would hold had the bridge run back then. For retention
- * tests on a fresh workspace: stamps must not go backwards.
+ * Appends events stamped `occurredAt` (in the past) with the statement appendAuditEvents uses —
+ * what the log would hold had the bridge run back then. For retention tests.
  */
 export async function appendBackdated(db: Db, workspaceId: string, occurredAt: Date, events: NewAuditEvent[], actor: AuditActor = { type: 'system', id: 'history' }): Promise<string[]> {
-  return db.transaction().execute(async (trx) => {
-    await trx.insertInto('audit_chain_heads').values({ workspace_id: workspaceId }).onConflict((oc) => oc.column('workspace_id').doNothing()).execute();
-    const head = await trx.selectFrom('audit_chain_heads').selectAll().where('workspace_id', '=', workspaceId).forUpdate().executeTakeFirstOrThrow();
-    if (head.occurred_at && new Date(head.occurred_at).getTime() > occurredAt.getTime()) throw new Error('appendBackdated: stamps must not go backwards');
-    const hash = eventHasher({ workspaceId, occurredAt, actor, requestId: null });
-    let seq = Number(head.seq);
-    let prev = head.hash;
-    const ids: string[] = [];
-    for (const e of events) {
-      const id = e.id ?? newAuditEventId();
-      const fields = { id, seq: ++seq, type: e.type, targetType: e.targetType, targetId: e.targetId, causeId: e.causeId ?? null };
-      const data = canonicalAuditData(e.data);
-      const h = hash(prev, fields, data);
-      await trx
-        .insertInto('audit_events')
-        .values({
-          id,
-          workspace_id: workspaceId,
-          seq: fields.seq,
-          occurred_at: occurredAt,
-          actor_type: actor.type,
-          actor_id: actor.id,
-          actor_display: actor.display ?? null,
-          request_id: null,
-          event_type: e.type,
-          target_type: e.targetType,
-          target_id: e.targetId,
-          data,
-          cause_id: fields.causeId,
-          prev_hash: prev,
-          hash: h,
-        })
-        .execute();
-      prev = h;
-      ids.push(id);
-    }
-    await trx.updateTable('audit_chain_heads').set({ seq, hash: prev, occurred_at: occurredAt }).where('workspace_id', '=', workspaceId).execute();
-    return ids;
-  });
+  const ids = events.map((e) => e.id ?? newAuditEventId());
+  const chunk: Chunk = {
+    ids,
+    types: events.map((e) => e.type),
+    targetTypes: events.map((e) => e.targetType),
+    targetIds: events.map((e) => e.targetId),
+    data: events.map((e) => canonicalAuditData(e.data)),
+    causeIds: events.map((e) => e.causeId ?? ''),
+  };
+  await db.transaction().execute((trx) => insertEventsStatement(workspaceId, occurredAt, actor, null, chunk).execute(trx));
+  return ids;
 }
 
+/** Seals what has committed, unsigned, as the service's sealer would. */
+export async function seal(db: Db): Promise<number> {
+  return sealPending(db, TEST_SEAL);
+}
+
+export const TEST_SEAL = { origin: 'codex-scim-bridge.test' };

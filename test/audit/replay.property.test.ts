@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import type { AuditEvent } from '../../src/audit/types.js';
-import { listAuditEventsBySeq } from '../../src/repositories/audit.repository.js';
+import { listEventsBySeq } from '../../src/repositories/audit-query.repository.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import { groupMembersAsOf, verifyAudit } from '../../src/services/audit-query.service.js';
 import { createScimToken } from '../../src/services/tokens.service.js';
@@ -63,7 +63,7 @@ async function freshWorkspace(): Promise<{ workspaceId: string; scim: TestApp['s
 async function allEvents(workspaceId: string): Promise<AuditEvent[]> {
   const out: AuditEvent[] = [];
   for (let after = 0; ; ) {
-    const page = await listAuditEventsBySeq(db, workspaceId, after, Number.MAX_SAFE_INTEGER, 1000);
+    const page = await listEventsBySeq(db, workspaceId, after, Number.MAX_SAFE_INTEGER, 1000);
     out.push(...page);
     if (page.length < 1000) return out;
     after = page[page.length - 1]!.seq;

@@ -7,17 +7,19 @@ import { testConfig } from '../../src/config/index.js';
 import { createPool, type Db } from '../../src/db/index.js';
 import type { Database } from '../../src/db/types.js';
 import auditRetentionPlugin from '../../src/plugins/audit-retention.js';
+import auditSealerPlugin from '../../src/plugins/audit-sealer.js';
 import databasePlugin from '../../src/plugins/database.js';
-import { appendAuditEvents, findChainHead } from '../../src/repositories/audit.repository.js';
+import { appendAuditEvents } from '../../src/repositories/audit.repository.js';
+import { findAuditLog } from '../../src/services/audit-log.service.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import { AuditHistoryPurgedError, effectivePermissionsAsOf, groupMembersAsOf, verifyAudit } from '../../src/services/audit-query.service.js';
 import { AuditPurgeRefusedError, purgeWorkspace, runRetention, setRetention } from '../../src/services/audit-retention.service.js';
 import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
-import { addMembers, appendBackdated, asOwnerWithoutTriggers, createGroup, createUser, eventCount, patchGroup, removeMembers, sleep } from './helpers.js';
+import { addMembers, appendBackdated, asOwnerWithoutTriggers, createGroup, createUser, eventCount, patchGroup, removeMembers, seal, sleep, TEST_SEAL } from './helpers.js';
 
-// Retention: the purge deletes old events under the purge flag, folds them into a checkpoint,
-// moves the chain anchor and records itself — and afterwards verify still succeeds and every
-// answer about an instant after the cutoff is the same as before the purge.
+// Retention: the purge folds old sealed events into a checkpoint, records itself, deletes them
+// — and afterwards verify still succeeds, the tree still proves them, and every answer about an
+// instant after the cutoff is the same as before the purge.
 
 const DAY = 24 * 3_600_000;
 const ctx = await buildAdminTestApp(t);
@@ -69,23 +71,25 @@ t.test('purge through the SCIM history: verify holds, answers after the cutoff d
   const earlyAnswer = await groupMembersAsOf(db, ctx.workspaceId, group, tBefore);
 
   // Small batches: several purge transactions, each recorded.
-  const result = await purgeWorkspace(db, ctx.workspaceId, cutoff, { actor: system, maxEvents: 5 });
+  const result = await purgeWorkspace(db, ctx.workspaceId, cutoff, { actor: system, maxEvents: 5, seal: TEST_SEAL });
   t.ok(result.batches.length > 1, `${result.batches.length} batches`);
   t.ok(result.deleted > 10);
   t.equal(await eventCount(db, ctx.workspaceId), eventsBefore - result.deleted + result.batches.length, 'deleted events are gone; one audit.purged per batch');
   const remaining = await db.selectFrom('audit_events').select(['occurred_at', 'event_type', 'seq', 'data']).where('workspace_id', '=', ctx.workspaceId).orderBy('seq').execute();
   t.ok(remaining.every((e) => e.event_type === 'audit.purged' || new Date(e.occurred_at).getTime() >= cutoff.getTime()), 'nothing older than the cutoff survives');
 
-  const head = (await findChainHead(db, ctx.workspaceId))!;
+  const log = (await findAuditLog(db, ctx.workspaceId))!;
   const last = result.batches[result.batches.length - 1]!;
-  t.equal(head.anchorSeq, last.throughSeq);
-  t.equal(head.anchorHash, last.anchorHash);
+  t.equal(log.purgedThrough, last.throughSeq);
+  t.equal(log.anchorHash, last.anchorHash);
   const purged = remaining.filter((e) => e.event_type === 'audit.purged').pop()!;
   t.match(purged.data, { throughSeq: last.throughSeq, anchorHash: last.anchorHash, before: cutoff.toISOString(), throughAt: String, checkpoint: { members: Number, access: Number, sha256: /^[0-9a-f]{64}$/ } });
 
+  await seal(db);
   const report = await verifyAudit(db, ctx.workspaceId);
-  t.match(report, { ok: true, anchor: { seq: last.throughSeq }, checkpoint: { ok: true, throughSeq: last.throughSeq } });
-  t.equal(report.checked, head.seq - head.anchorSeq);
+  t.match(report, { ok: true, checkpoint: { ok: true, throughSeq: last.throughSeq } });
+  t.equal(report.checked, await eventCount(db, ctx.workspaceId), 'every surviving event checked against its leaf');
+  t.equal(report.tree.size, report.checked + result.deleted, 'the purged leaves stay in the tree');
   t.same(await answers(), before, 'every answer at or after the cutoff is unchanged');
 
   const checkpointed = await groupMembersAsOf(db, ctx.workspaceId, group, cutoff);
@@ -104,7 +108,7 @@ t.test('purge through the SCIM history: verify holds, answers after the cutoff d
   const current = await db.selectFrom('group_members').select('user_id').where('group_id', '=', group).orderBy('user_id').execute();
   t.same(replayed.members.map((m) => m.userId), current.map((r) => r.user_id).sort());
 
-  const again = await purgeWorkspace(db, ctx.workspaceId, cutoff, { actor: system });
+  const again = await purgeWorkspace(db, ctx.workspaceId, cutoff, { actor: system, seal: TEST_SEAL });
   t.same([again.deleted, again.batches.length], [0, 0], 'nothing left to purge, nothing recorded');
   t.equal((await ctx.api('GET', '/audit/verify', { as: 'owner' })).statusCode, 200);
   t.equal(json(await ctx.api('GET', '/audit/verify', { as: 'owner' })).ok, true);
@@ -117,7 +121,7 @@ t.test('the checkpoint is written only by the purge, and verify detects tamperin
   const old = new Date(Date.now() - 400 * DAY);
   await appendBackdated(db, ws, old, [member('group.member_added', g, u1), access(u1, [], ['codex_local']), member('group.member_added', g, u2)]);
   await appendBackdated(db, ws, new Date(Date.now() - 10 * DAY), [member('group.member_removed', g, u2)]);
-  await purgeWorkspace(db, ws, new Date(Date.now() - 30 * DAY), { actor: system });
+  await purgeWorkspace(db, ws, new Date(Date.now() - 30 * DAY), { actor: system, seal: TEST_SEAL });
   t.match(await verifyAudit(db, ws), { ok: true, checkpoint: { ok: true, members: 2, access: 1 } });
   t.same((await groupMembersAsOf(db, ws, g, new Date())).members.map((m) => m.userId), [u1]);
 
@@ -139,12 +143,14 @@ t.test('a purge refuses to erase a broken link', async (t) => {
   const old = new Date(Date.now() - 400 * DAY);
   await appendBackdated(db, ws, old, [member('group.member_added', g, randomUUID()), member('group.member_added', g, randomUUID()), member('group.member_added', g, randomUUID())]);
   await appendBackdated(db, ws, new Date(Date.now() - DAY), [member('group.member_added', g, randomUUID())]);
-  await asOwnerWithoutTriggers(db, (trx) => trx.updateTable('audit_events').set({ data: JSON.stringify({ userId: 'forged' }) }).where('workspace_id', '=', ws).where('seq', '=', 2).execute());
+  await seal(db);
+  const second = (await db.selectFrom('audit_events').select(['id', 'seq']).where('workspace_id', '=', ws).orderBy('seq').execute())[1]!;
+  await asOwnerWithoutTriggers(db, (trx) => trx.updateTable('audit_events').set({ data: JSON.stringify({ userId: 'forged' }) }).where('id', '=', second.id).execute());
   const before = await eventCount(db, ws);
-  await t.rejects(purgeWorkspace(db, ws, new Date(Date.now() - 30 * DAY), { actor: system }), AuditPurgeRefusedError);
+  await t.rejects(purgeWorkspace(db, ws, new Date(Date.now() - 30 * DAY), { actor: system, seal: TEST_SEAL }), AuditPurgeRefusedError);
   t.equal(await eventCount(db, ws), before, 'nothing deleted');
-  t.match(await verifyAudit(db, ws), { ok: false, firstBroken: { seq: 2, reason: 'hash_mismatch' } });
-  const run = await runRetention(db, { serviceDays: 30 });
+  t.match(await verifyAudit(db, ws), { ok: false, firstBroken: { seq: Number(second.seq), id: second.id, reason: 'leaf_mismatch' } });
+  const run = await runRetention(db, { serviceDays: 30, seal: TEST_SEAL });
   t.ok(run.failed.some((f) => f.workspaceId === ws && f.error instanceof AuditPurgeRefusedError), 'the scheduled run reports it and goes on');
 });
 
@@ -158,7 +164,7 @@ t.test('retention settings: per workspace over the service default; keep-everyth
   const audit = (ws: string): AuditContext => ({ workspaceId: ws, actor: system });
   await setRetention(db, audit(keep), null, 30);
   await setRetention(db, audit(days), 100, 30);
-  const run = await runRetention(db, { serviceDays: 30 });
+  const run = await runRetention(db, { serviceDays: 30, seal: TEST_SEAL });
   const deleted = (ws: string) => run.purged.find((p) => p.workspaceId === ws)?.deleted ?? 0;
   t.equal(deleted(keep), 0, 'null keeps everything');
   t.equal(deleted(days), 1, 'own 100 days: the 400-day-old event');
@@ -166,7 +172,7 @@ t.test('retention settings: per workspace over the service default; keep-everyth
   for (const ws of [keep, days, inherit]) t.equal((await verifyAudit(db, ws)).ok, true);
   const settingEvents = await db.selectFrom('audit_events').select('data').where('workspace_id', '=', keep).where('event_type', '=', 'workspace.settings_changed').execute();
   t.equal(settingEvents.length, 1, 'the setting change is recorded');
-  const none = await runRetention(db, { serviceDays: undefined });
+  const none = await runRetention(db, { serviceDays: undefined, seal: TEST_SEAL });
   t.notOk(none.purged.some((p) => [keep, days, inherit].includes(p.workspaceId)), 'default: keep everything');
 });
 
@@ -197,7 +203,7 @@ t.test('purges, appends and verifies running at once', async (t) => {
       })(),
     ),
   );
-  const purge = purgeWorkspace(db, ws, new Date(Date.now() - 100 * DAY), { actor: system, maxEvents: 15 });
+  const purge = purgeWorkspace(db, ws, new Date(Date.now() - 100 * DAY), { actor: system, maxEvents: 15, seal: TEST_SEAL });
   const [result] = await Promise.all([purge, appenders]);
   purging = false;
   await verifier;
@@ -205,9 +211,7 @@ t.test('purges, appends and verifies running at once', async (t) => {
   t.ok(verifies.length > 0 && verifies.every(Boolean), `${verifies.length} verifies during the purge all succeeded`);
   const report = await verifyAudit(db, ws);
   t.match(report, { ok: true, checkpoint: { ok: true, members: 200 } });
-  const seqs = (await db.selectFrom('audit_events').select('seq').where('workspace_id', '=', ws).orderBy('seq').execute()).map((r) => Number(r.seq));
-  t.ok(seqs.every((s, i) => i === 0 || s === seqs[i - 1]! + 1), 'gapless from the anchor');
-  t.equal(seqs[0], report.anchor.seq + 1);
+  t.equal(report.tree.size, report.checked + 200, 'the 200 purged events stay leaves of the tree');
   t.equal((await groupMembersAsOf(db, ws, g, new Date(), { limit: 1000 })).members.length, 230);
 });
 
@@ -217,6 +221,7 @@ t.test('the scheduled purge: runs on its timer, stops on close', async (t) => {
   await setRetention(db, { workspaceId: ws, actor: system }, 30, undefined);
   const app = Fastify({ logger: false });
   await app.register(databasePlugin, { config: testConfig(), database: { ...ctx.db, close: async () => {} } });
+  await app.register(auditSealerPlugin, { config: testConfig() });
   await app.register(auditRetentionPlugin, { config: testConfig(), firstDelayMs: 20, intervalMs: 40 });
   await app.ready();
   const purgedEvents = async () =>

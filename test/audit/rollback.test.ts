@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import t, { type Test } from 'tap';
-import { findChainHead } from '../../src/repositories/audit.repository.js';
+import { findAuditLog } from '../../src/services/audit-log.service.js';
 import { verifyAudit } from '../../src/services/audit-query.service.js';
 import { buildTestApp } from '../helpers/app.js';
-import { addMembers, createGroup, createUser, eventCount, PATCH, patchGroup } from './helpers.js';
+import { addMembers, createGroup, createUser, eventCount, PATCH, patchGroup, seal } from './helpers.js';
 
 // A failure anywhere in a write's transaction — in the change, in the audit append, in the
 // effective-access recompute, or at commit — leaves neither the change nor any event.
@@ -12,11 +12,12 @@ const app = await buildTestApp(t);
 const { db } = app.db;
 
 async function state() {
+  await seal(db);
   const [members, access, events, head] = await Promise.all([
     db.selectFrom('group_members').select(['group_id', 'user_id']).where('workspace_id', '=', app.workspaceId).orderBy('group_id').orderBy('user_id').execute(),
     db.selectFrom('user_access').select(['user_id', 'granted']).where('workspace_id', '=', app.workspaceId).orderBy('user_id').execute(),
     eventCount(db, app.workspaceId),
-    findChainHead(db, app.workspaceId),
+    findAuditLog(db, app.workspaceId),
   ]);
   const groups = await db.selectFrom('groups').select(['id', 'display_name', 'version']).where('workspace_id', '=', app.workspaceId).orderBy('id').execute();
   return { members, access, events, head, groups };

@@ -1,21 +1,26 @@
 import { Readable } from 'node:stream';
+import accepts from '@fastify/accepts';
 import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/type-provider-typebox';
 import type { Config } from '../../config/index.js';
 import { adminAudit } from '../../plugins/admin-auth.js';
 import { DEFAULT_WINDOW_LIST, exportWindow, listExportFiles, MAX_WINDOW_LIST, WINDOW_SIZE } from '../../services/audit-export.service.js';
+import * as auditLog from '../../services/audit-log.service.js';
 import * as auditQuery from '../../services/audit-query.service.js';
 import { getRetention, MAX_RETENTION_DAYS, setRetention } from '../../services/audit-retention.service.js';
+import { verifierFromKey } from '../../audit/signed-note.js';
 import { Cursor, errors, GroupRefParam, Nullable, UserRef, Uuid } from './schemas.js';
 
-// The audit trail for auditors (issue 5): events with filters, histories, point-in-time answers,
-// chain verification, JSONL export and the retention setting. Readable by the compliance and
-// owner roles only — a Codex Admin administers Codex but does not read the audit trail.
+// The audit trail for auditors (issues 5, 11): events with filters, histories, point-in-time
+// answers, verification, signed checkpoints with inclusion and consistency proofs, JSONL export
+// and the retention setting. Readable by the compliance and owner roles only — a Codex Admin
+// administers Codex but does not read the audit trail. Listings seal what has committed first,
+// so they show every change made before the request.
 
 const tags = ['Audit'];
 
 const DateTimeParam = Type.String({ format: 'date-time', description: 'RFC 3339, e.g. 2026-10-01T00:00:00Z' });
 const Limit = Type.Integer({ minimum: 1, maximum: auditQuery.MAX_PAGE, default: auditQuery.DEFAULT_PAGE, description: 'Page size' });
-const Order = Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'By seq (= time); default asc' });
+const Order = Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'By seq (commit order); default asc' });
 const Types = Type.String({
   maxLength: 2000,
   description: 'Comma-separated event types; `group.*` stands for every type of that prefix (e.g. group.member_added,access.changed)',
@@ -30,7 +35,7 @@ const AnyObject = Type.Object({}, { additionalProperties: true });
 const AuditEvent = Type.Object(
   {
     id: Type.String({ format: 'uuid', description: 'Stable event id (UUIDv7)' }),
-    seq: Type.Integer({ description: 'Position in the workspace hash chain' }),
+    seq: Type.Integer({ description: 'Insert order: the order of commits for any one group or user; gaps are normal' }),
     occurredAt: Type.String({ format: 'date-time' }),
     type: Type.String({ description: 'e.g. group.member_added, access.changed' }),
     actor: Actor,
@@ -38,8 +43,9 @@ const AuditEvent = Type.Object(
     target: Type.Object({ type: Type.String(), id: Type.String() }),
     data: AnyObject,
     causeId: Nullable(Type.String({ description: 'The event that caused this one (access.changed → the membership/role/mapping change)' })),
-    prevHash: Type.String(),
-    hash: Type.String(),
+    leafIndex: Nullable(Type.Integer({ description: "The event's leaf in the workspace's Merkle log (GET /audit/events/{id}/proof)" })),
+    prevHash: Nullable(Type.String({ description: 'Old hash chain (events before the Merkle log only)' })),
+    hash: Nullable(Type.String({ description: 'Old hash chain (events before the Merkle log only)' })),
   },
   { title: 'AuditEvent' },
 );
@@ -71,16 +77,18 @@ const VerifyReport = Type.Object(
   {
     workspaceId: Type.String(),
     ok: Type.Boolean(),
-    checked: Type.Integer({ description: 'Events whose links were checked' }),
+    checked: Type.Integer({ description: 'Sealed events checked against their leaves' }),
     firstBroken: Type.Optional(
       Type.Object({
-        seq: Type.Integer(),
+        seq: Nullable(Type.Integer()),
         id: Nullable(Type.String()),
-        reason: Type.String({ description: 'seq_gap, prev_hash_mismatch, hash_mismatch or head_mismatch' }),
+        reason: Type.String({
+          description: 'leaf_mismatch, tree_mismatch, events_missing, checkpoint_mismatch, or for the old hash chain prev_hash_mismatch, hash_mismatch, head_mismatch',
+        }),
       }),
     ),
-    head: Nullable(Type.Object({ seq: Type.Integer(), hash: Type.String() })),
-    anchor: Type.Object({ seq: Type.Integer(), hash: Type.String() }, { description: 'Where the chain starts (moved by retention purges)' }),
+    tree: Type.Object({ size: Type.Integer(), rootHash: Nullable(Type.String()), signed: Type.Boolean() }),
+    anchor: Type.Object({ seq: Type.Integer(), hash: Type.String() }, { description: 'Where the old hash chain starts (moved by retention purges)' }),
     checkpoint: Nullable(
       Type.Object({
         ok: Type.Boolean(),
@@ -94,14 +102,22 @@ const VerifyReport = Type.Object(
   { title: 'AuditVerifyReport' },
 );
 
+const TreeHead = Type.Object(
+  {
+    treeSize: Type.Integer(),
+    rootHash: Type.String({ description: 'base64 SHA-256 (RFC 9162)' }),
+    checkpoint: Type.String({ description: 'The C2SP tlog-checkpoint, as a C2SP signed note when the service signs' }),
+    signed: Type.Boolean(),
+  },
+  { title: 'AuditTreeHead' },
+);
+
 const ExportFile = Type.Object(
   {
     id: Type.String({ description: 'The UTC hour, e.g. 2026-11-21T10Z' }),
     start: Type.String({ format: 'date-time' }),
     end: Type.String({ format: 'date-time' }),
     events: Type.Integer(),
-    firstSeq: Type.Integer(),
-    lastSeq: Type.Integer(),
     complete: Type.Boolean({ description: 'No event can still land in this file' }),
     path: Type.String({ description: 'Download path' }),
   },
@@ -127,6 +143,12 @@ const date = (value: string | undefined): Date | undefined => (value === undefin
 
 const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, { config }) => {
   const audit = { adminAccess: 'audit' as const };
+  const seal = app.auditLog.options;
+  await app.register(accepts);
+  // Listings and histories page sealed events: seal what has committed before answering.
+  app.addHook('preHandler', async (request) => {
+    if (request.routeOptions.config.adminAccess === 'audit') await app.auditLog.seal();
+  });
 
   app.get(
     '/audit/events',
@@ -314,12 +336,108 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
       config: audit,
       schema: {
         tags,
-        summary: "Verify the workspace's hash chain and retention checkpoint",
-        description: 'Walks the chain from its anchor to its head and reports the first broken link, if any. Reads every event: minutes for tens of millions.',
+        summary: "Verify the workspace's Merkle log, old hash chain and retention checkpoint",
+        description:
+          'Checks every sealed event against its leaf, the leaves against the root and the latest checkpoint (and its signature), the old chain from its anchor, ' +
+          'and that every missing event was recorded as purged. Reads every event: minutes for tens of millions.',
         response: { 200: VerifyReport, ...withErrors() },
       },
     },
-    async (request) => auditQuery.verifyAudit(app.db, request.admin.workspaceId),
+    async (request) => auditQuery.verifyAudit(app.db, request.admin.workspaceId, { verifier: seal.signer && verifierFromKey(seal.signer.verifierKey) }),
+  );
+
+  app.get(
+    '/audit/heads/latest',
+    {
+      config: audit,
+      schema: {
+        tags,
+        summary: "The workspace's latest signed checkpoint",
+        description:
+          'A C2SP tlog-checkpoint (origin line naming the bridge and workspace, tree size, base64 root hash) signed as a C2SP signed note with Ed25519. ' +
+          'Accept: text/plain gives the note as is (what `codex-scim audit witness` and transparency-log tools store); JSON gives it with its parsed fields.',
+        response: { 200: TreeHead, ...withErrors() },
+      },
+    },
+    async (request, reply) => {
+      const head = await auditLog.latestHead(app.db, request.admin.workspaceId, seal);
+      if (request.accepts().type(['application/json', 'text/plain']) === 'text/plain') return reply.type('text/plain; charset=utf-8').send(head.checkpoint as unknown as typeof head);
+      return head;
+    },
+  );
+
+  app.get(
+    '/audit/keys',
+    {
+      config: audit,
+      schema: {
+        tags,
+        summary: 'Verifier keys of the audit checkpoints',
+        description: 'Every key that signed a checkpoint here (name+keyid+base64, as Go\'s sumdb/note reads them), the configured one first: keys rotated out stay listed for the heads they signed.',
+        response: {
+          200: Type.Object(
+            {
+              keys: Type.Array(
+                Type.Object({ verifierKey: Type.String(), name: Type.String(), firstUsedAt: Type.String({ format: 'date-time' }), lastUsedAt: Type.String({ format: 'date-time' }), current: Type.Boolean() }),
+              ),
+            },
+            { title: 'AuditVerifierKeys' },
+          ),
+          ...withErrors(),
+        },
+      },
+    },
+    async () => ({ keys: await auditLog.listVerifierKeys(app.db, seal) }),
+  );
+
+  app.get(
+    '/audit/events/:id/proof',
+    {
+      config: audit,
+      schema: {
+        tags,
+        summary: "An event's inclusion proof (RFC 9162 §2.1.3)",
+        description: 'Proves the event is leaf `leafIndex` of the tree of `treeSize` leaves (default: the latest checkpoint) whose root is `rootHash`.',
+        params: Type.Object({ id: Uuid }),
+        querystring: Type.Object({ treeSize: Type.Optional(Type.Integer({ minimum: 1 })) }),
+        response: {
+          200: Type.Object(
+            {
+              eventId: Type.String(),
+              leafIndex: Type.Integer(),
+              leafHash: Type.String(),
+              treeSize: Type.Integer(),
+              rootHash: Type.String(),
+              proof: Type.Array(Type.String(), { description: 'base64 hashes, leaf side first' }),
+            },
+            { title: 'AuditInclusionProof' },
+          ),
+          ...withErrors(400, 404),
+        },
+      },
+    },
+    async (request) => auditLog.inclusionProof(app.db, request.admin.workspaceId, request.params.id, request.query.treeSize, seal),
+  );
+
+  app.get(
+    '/audit/consistency',
+    {
+      config: audit,
+      schema: {
+        tags,
+        summary: 'A consistency proof between two tree sizes (RFC 9162 §2.1.4)',
+        description: 'Proves the tree of `from` leaves is a prefix of the tree of `to` leaves (default: the latest checkpoint): nothing witnessed earlier was changed or removed.',
+        querystring: Type.Object({ from: Type.Integer({ minimum: 0 }), to: Type.Optional(Type.Integer({ minimum: 0 })) }),
+        response: {
+          200: Type.Object(
+            { from: Type.Integer(), to: Type.Integer(), fromRootHash: Type.String(), toRootHash: Type.String(), proof: Type.Array(Type.String()) },
+            { title: 'AuditConsistencyProof' },
+          ),
+          ...withErrors(400),
+        },
+      },
+    },
+    async (request) => auditLog.consistencyProof(app.db, request.admin.workspaceId, request.query.from, request.query.to, seal),
   );
 
   app.get(
@@ -368,7 +486,8 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
         tags,
         summary: 'Download one export file (JSONL, streamed)',
         description:
-          'One JSON record per line: id, type, timestamp, workspace {id, name}, actor, target, details, causeId, requestId, seq, prevHash, hash. ' +
+          'One JSON record per line: id, type, timestamp, workspace {id, name}, actor, target, details, causeId, requestId, seq, leafIndex, leafHash, prevHash, hash; ' +
+          'the last line is {"checkpoint": {treeSize, rootHash, note, signed, complement}}, against which `codex-scim audit verify FILE` checks the file offline. ' +
           'The X-Audit-Window-Complete header says whether the file can still grow.',
         params: Type.Object({ file: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}Z\\.jsonl$', description: 'e.g. 2026-11-21T10Z.jsonl' }) }),
         response: {
@@ -379,7 +498,7 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
     },
     async (request, reply) => {
       const id = request.params.file.replace(/\.jsonl$/, '');
-      const file = await exportWindow(app.db, request.admin.workspaceId, id);
+      const file = await exportWindow(app.db, request.admin.workspaceId, id, { seal });
       reply
         .type('application/x-ndjson; charset=utf-8')
         .header('content-disposition', `attachment; filename="audit-${id}.jsonl"`)
