@@ -428,10 +428,9 @@ const GENESIS_HASH = '0'.repeat(64);
 export async function verifyAudit(db: Executor, workspaceId: string, options: { pageSize?: number; verifier?: NoteVerifier } = {}): Promise<AuditVerifyReport> {
   for (let attempt = 1; ; attempt++) {
     const before = await findAuditLog(db, workspaceId);
-    const result = await verifyAuditLog(db, workspaceId, options);
+    const { log, ...result } = await verifyAuditLog(db, workspaceId, options);
     const after = await findAuditLog(db, workspaceId);
     if (!result.ok && attempt < MAX_VERIFY_ATTEMPTS && (after?.purgedThrough ?? 0) !== (before?.purgedThrough ?? 0)) continue;
-    const log = after ?? before;
     const checkpoint = await verifyCheckpoint(db, workspaceId);
     return {
       workspaceId,

@@ -21,10 +21,18 @@ const PAGE_SIZE = 5_000;
  * PGlite a long one would stall the service). Proofs against signed heads held by someone else
  * are what detect a rewrite by whoever can also recompute the tree: see `codex-scim audit verify FILE`.
  */
-export async function verifyAuditLog(db: Executor, workspaceId: string, options: { pageSize?: number; verifier?: NoteVerifier } = {}): Promise<AuditVerifyResult> {
-  const pageSize = options.pageSize ?? PAGE_SIZE;
+export async function verifyAuditLog(
+  db: Executor,
+  workspaceId: string,
+  options: { pageSize?: number; verifier?: NoteVerifier } = {},
+): Promise<AuditVerifyResult & { log?: AuditLogState }> {
   const log = await findAuditLog(db, workspaceId);
-  if (!log || log.treeSize === 0) return { ok: true, checked: 0 };
+  if (!log || log.treeSize === 0) return { ok: true, checked: 0, log };
+  return { ...(await walk(db, workspaceId, log, options.pageSize ?? PAGE_SIZE, options.verifier)), log };
+}
+
+/** Checks the log as it was read: events sealed since are left for the next run. */
+async function walk(db: Executor, workspaceId: string, log: AuditLogState, pageSize: number, verifier: NoteVerifier | undefined): Promise<AuditVerifyResult> {
 
   let checked = 0;
   let prevChainHash = log.anchorHash;
@@ -67,7 +75,7 @@ export async function verifyAuditLog(db: Executor, workspaceId: string, options:
   if (chainSeq !== log.chainSeq || prevChainHash !== log.chainHash) return broken(checked, log.chainSeq, null, 'head_mismatch');
   if (!log.rootHash || !foldNodes(edge.map((n) => n.hash)).equals(log.rootHash)) return broken(checked, null, null, 'tree_mismatch');
   if (checked + (await purgedEventCount(db, workspaceId)) < log.treeSize) return broken(checked, null, null, 'events_missing');
-  const checkpointProblem = checkCheckpoint(log, options.verifier);
+  const checkpointProblem = checkCheckpoint(log, verifier);
   if (checkpointProblem) return broken(checked, null, null, checkpointProblem);
   return { ok: true, checked };
 }

@@ -16,12 +16,16 @@ import { policyProjector } from './policies.service.js';
 // would store their own half). Before projecting, a write therefore locks what its recomputes
 // read and others may change:
 // - most writes touch only the users their events name (their memberships, their lifecycle):
-//   they hold the workspace's access lock SHARED and lock those users' rows, in id order, so
-//   two writes of one user run one after the other and the second reads the first's result;
+//   they hold the workspace's access lock SHARED and an advisory lock per user, taken in one
+//   statement in key order, so two writes of one user run one after the other and the second
+//   reads the first's result;
 // - a change that can reach any user (a role's permissions, a mapping, a policy rule, the
-//   default role, a group rename a mapping may match) holds it EXCLUSIVE: it waits for the
-//   writes in flight and holds off new ones until it commits. Such changes are rare.
-// Nothing is locked workspace-wide for the audit log itself: the sealer orders it later.
+//   default role, a group rename a mapping may match), or that names more than MAX_USER_LOCKS
+//   users (an initial push; advisory locks share a bounded lock table), holds it EXCLUSIVE: it
+//   waits for the writes in flight and holds off new ones until it commits. Such changes are rare.
+// These locks are taken here and nowhere else, after the change's own row locks, so no
+// transaction waits for a row while holding one of them: they cannot close a cycle with the
+// services' lock order. Nothing is locked workspace-wide for the audit log itself.
 
 /** An event as appended: its id is what derived events name as their cause. */
 export interface CommittedEvent extends NewAuditEvent {
@@ -46,7 +50,8 @@ export interface Commit {
   policyChanges: number;
 }
 
-const PROJECTORS: readonly Projector<unknown>[] = [accessProjector, policyProjector];
+// A function, not a constant: the projectors' modules import this one.
+const projectors = (): readonly Projector<unknown>[] => [accessProjector, policyProjector];
 
 /** Event types whose recomputes stay within the users they name (see above). */
 const PER_USER_EVENTS = new Set([
@@ -67,18 +72,23 @@ function namedUser(event: NewAuditEvent): string | undefined {
   return typeof userId === 'string' ? userId : undefined;
 }
 
+export const MAX_USER_LOCKS = 100;
+
 async function lockAccessInputs(trx: Transaction<Database>, workspaceId: string, events: readonly NewAuditEvent[]): Promise<void> {
-  const relevant = events.filter((e) => PROJECTORS.some((p) => p.dependsOn.includes(e.type)));
+  const relevant = events.filter((e) => projectors().some((p) => p.dependsOn.includes(e.type)));
   if (relevant.length === 0) return;
   const key = sql`hashtextextended(${`codex-scim access ${workspaceId}`}, 0)`;
-  if (relevant.some((e) => !PER_USER_EVENTS.has(e.type))) {
+  const userIds = [...new Set(relevant.map(namedUser).filter((id): id is string => id !== undefined))];
+  if (userIds.length > MAX_USER_LOCKS || relevant.some((e) => !PER_USER_EVENTS.has(e.type))) {
     await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
     return;
   }
   await sql`select pg_advisory_xact_lock_shared(${key})`.execute(trx);
-  const userIds = [...new Set(relevant.map(namedUser).filter((id): id is string => id !== undefined))].sort();
   if (userIds.length > 0) {
-    await sql`select id from users where workspace_id = ${workspaceId} and id = any(${uuidArray(userIds)}) order by id for no key update`.execute(trx);
+    await sql`
+      select pg_advisory_xact_lock(k) from (
+        select distinct hashtextextended('codex-scim user ' || ${workspaceId} || ' ' || x.id, 0) as k from unnest(${uuidArray(userIds)}) as x(id)
+      ) keys order by k`.execute(trx);
   }
 }
 

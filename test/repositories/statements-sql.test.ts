@@ -45,14 +45,11 @@ t.test('effective-policy recompute', async (t) => {
 t.test('audit insert', async (t) => {
   const chunk = {
     ids: ['00000000-0000-7000-8000-000000000001', '00000000-0000-7000-8000-000000000002'],
-    seqs: [41, 42],
     types: ['group.member_added', 'access.changed'],
     targetTypes: ['group', 'user'],
     targetIds: [G1, U1],
     data: ['{"userId":"' + U1 + '"}', '{"after":["codex_local"],"before":[]}'],
     causeIds: ['', '00000000-0000-7000-8000-000000000001'],
-    prevHashes: ['a'.repeat(64), 'b'.repeat(64)],
-    hashes: ['b'.repeat(64), 'c'.repeat(64)],
   };
   t.matchSnapshot(compiled(insertEventsStatement(WS, new Date('2026-12-01T00:00:00Z'), { type: 'scim', id: 'token-1' }, 'req-1', chunk)), 'two events in one insert');
 });

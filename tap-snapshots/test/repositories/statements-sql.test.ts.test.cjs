@@ -15,16 +15,13 @@ Object {
     null,
     "req-1",
     "00000000-0000-7000-8000-000000000001,00000000-0000-7000-8000-000000000002",
-    "41,42",
     "group.member_added,access.changed",
     "group,user",
     "[\\"00000000-0000-4000-8000-0000000000c1\\",\\"00000000-0000-4000-8000-0000000000b1\\"]",
     "[{\\"userId\\":\\"00000000-0000-4000-8000-0000000000b1\\"},{\\"after\\":[\\"codex_local\\"],\\"before\\":[]}]",
     ",00000000-0000-7000-8000-000000000001",
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
-    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
   ],
-  "sql": "insert into audit_events (id, workspace_id, seq, occurred_at, actor_type, actor_id, actor_display, request_id, event_type, target_type, target_id, data, cause_id, prev_hash, hash) select e.id, $1::uuid, e.seq, $2::timestamptz, $3, $4, $5::text, $6::text, e.event_type, e.target_type, e.target_id, e.data, e.cause_id, e.prev_hash, e.hash from rows from ( unnest(string_to_array($7::text, ',')::uuid[]), unnest(string_to_array($8::text, ',')::bigint[]), unnest(string_to_array($9::text, ',')), unnest(string_to_array($10::text, ',')), jsonb_array_elements_text($11::jsonb), jsonb_array_elements($12::jsonb), unnest(string_to_array($13::text, ',', '')::uuid[]), unnest(string_to_array($14::text, ',')), unnest(string_to_array($15::text, ',')) ) as e(id, seq, event_type, target_type, target_id, data, cause_id, prev_hash, hash)",
+  "sql": "with tx as materialized (select pg_current_xact_id() as xid) insert into audit_events (id, workspace_id, occurred_at, actor_type, actor_id, actor_display, request_id, event_type, target_type, target_id, data, cause_id, xid) select e.id, $1::uuid, $2::timestamptz, $3, $4, $5::text, $6::text, e.event_type, e.target_type, e.target_id, e.data, e.cause_id, tx.xid from tx, rows from ( unnest(string_to_array($7::text, ',')::uuid[]), unnest(string_to_array($8::text, ',')), unnest(string_to_array($9::text, ',')), jsonb_array_elements_text($10::jsonb), jsonb_array_elements($11::jsonb), unnest(string_to_array($12::text, ',', '')::uuid[]) ) with ordinality as e(id, event_type, target_type, target_id, data, cause_id, n) order by e.n",
 }
 `
 
