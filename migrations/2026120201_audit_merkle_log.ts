@@ -26,9 +26,16 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await sql`create sequence audit_events_seq as bigint`.execute(db);
   await sql`select setval('audit_events_seq', greatest((select max(seq) from audit_events), 0) + 1, false)`.execute(db);
+  // A seq is drawn only by a transaction that already has an id (pg_current_xact_id() assigns
+  // one), so whoever holds a seq is visible as running until it ends: what the sealer's horizon
+  // relies on (src/audit/sealer.ts). CASE evaluates its condition first.
+  await sql`
+    create function audit_next_seq() returns bigint language sql volatile as $$
+      select case when pg_current_xact_id() is not null then nextval('audit_events_seq') end
+    $$`.execute(db);
   await sql`
     alter table audit_events
-      alter column seq set default nextval('audit_events_seq'),
+      alter column seq set default audit_next_seq(),
       alter column prev_hash drop not null,
       alter column hash drop not null,
       add column xid xid8 not null default pg_current_xact_id(),

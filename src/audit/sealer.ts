@@ -17,11 +17,14 @@ import type { AuditEvent } from './types.js';
 //
 // It seals in seq order, and only up to a horizon below which no event can still appear:
 // 1. read the sequence's last value S (every seq ≤ S has been drawn);
-// 2. then take a snapshot: a writer holding a seq ≤ S drew it before step 1 and already had a
-//    transaction id (appendAuditEvents makes sure), so it has finished or is in the snapshot's
-//    list of running transactions;
-// 3. once every one of those has finished, each event with seq ≤ S is final — committed and
-//    visible, or rolled back and never visible.
+// 2. then take a fresh transaction id N (a statement of its own, committed at once): a writer
+//    holding a seq ≤ S drew it before step 1 and already had a transaction id then (the seq
+//    column's default makes sure), and ids are handed out in order, so its id is below N;
+// 3. once no transaction with an id at or below N is running (the oldest running one, a
+//    snapshot's xmin, is above N), each event with seq ≤ S is final — committed and visible, or
+//    rolled back and never visible.
+// (A snapshot's list of running transactions would not do for step 2: it omits those whose ids
+// are above every id that has completed.)
 // So the log is a prefix of seq order: leaf order is commit order for each group and user, and a
 // reader paging sealed events by seq never finds one appear behind its cursor.
 /** Key of the advisory lock all sealers share ("auditSe" in ASCII). */
@@ -156,25 +159,23 @@ async function sealBatch(db: Db, horizon: number, options: SealOptions): Promise
   });
 }
 
-/** A candidate horizon: final once every transaction running when it was taken has finished. */
+/** A candidate horizon: final once no transaction with an id up to `bound` is running. */
 export interface Horizon {
   seq: number;
-  /** The newest transaction id running when it was taken; null: none was, the horizon is final. */
-  newestRunning: string | null;
+  bound: string;
 }
 
-/** Steps 1 and 2 above: two statements, so that the snapshot is taken after the sequence is read. */
+/** Steps 1 and 2 above: two statements, so that the id is taken after the sequence is read. */
 export async function takeHorizon(db: Db): Promise<Horizon> {
   const seq = await sql<{ last_value: string | number; is_called: boolean }>`select last_value, is_called from audit_events_seq`.execute(db);
   const drawn = seq.rows[0]!;
-  const snapshot = await sql<{ newest: string | null }>`select max(x)::text as newest from pg_snapshot_xip(pg_current_snapshot()) as x`.execute(db);
-  return { seq: drawn.is_called ? Number(drawn.last_value) : Number(drawn.last_value) - 1, newestRunning: snapshot.rows[0]?.newest ?? null };
+  const id = await sql<{ bound: string }>`select pg_current_xact_id()::text as bound`.execute(db);
+  return { seq: drawn.is_called ? Number(drawn.last_value) : Number(drawn.last_value) - 1, bound: id.rows[0]!.bound };
 }
 
-/** Step 3: whether every transaction running when the horizon was taken has finished. */
+/** Step 3. */
 export async function isFinal(db: Db, horizon: Horizon): Promise<boolean> {
-  if (horizon.newestRunning === null) return true;
-  const result = await sql<{ final: boolean }>`select pg_snapshot_xmin(pg_current_snapshot()) > ${horizon.newestRunning}::xid8 as final`.execute(db);
+  const result = await sql<{ final: boolean }>`select pg_snapshot_xmin(pg_current_snapshot()) > ${horizon.bound}::xid8 as final`.execute(db);
   return result.rows[0]?.final === true;
 }
 
@@ -220,7 +221,7 @@ export interface Sealer {
 /**
  * Seals every `intervalMs` until stopped: each tick seals through the horizon taken at the
  * previous tick once it is final (under steady load, writes are sealed within about two ticks),
- * and through the new one at once when nothing was running. A failing tick (the database away)
+ * and through the new one at once when it is final already. A failing tick (the database away)
  * is reported and retried at the next; ticks never overlap within the process.
  */
 export function startSealer(db: Db, options: SealOptions & { intervalMs: number; onError: (error: unknown) => void }): Sealer {
@@ -239,7 +240,7 @@ export function startSealer(db: Db, options: SealOptions & { intervalMs: number;
       pending = undefined;
     }
     const horizon = await takeHorizon(db);
-    if (horizon.newestRunning === null) await sealThrough(db, horizon.seq, options);
+    if (await isFinal(db, horizon)) await sealThrough(db, horizon.seq, options);
     else pending ??= horizon;
   };
   const schedule = () => {

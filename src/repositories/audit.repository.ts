@@ -104,21 +104,18 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
  * target ids and data travel as one JSON array each. Against pg's array literals (every element
  * quoted and escaped) this halves the client's work. ROWS FROM zips the lists, and seq is drawn
  * row by row in their order; '' in cause ids is NULL.
- *
- * The transaction id is taken (pg_current_xact_id() assigns one if the transaction has none yet)
- * in a CTE that the rows are joined with, so it exists before the first seq is drawn: the sealer
- * relies on every holder of a seq being visible as a running transaction (src/audit/sealer.ts).
+ * seq and xid are the columns' defaults: audit_next_seq() gives the transaction an id before it
+ * draws a seq (migrations/2026120201_audit_merkle_log.ts).
  */
 export function insertEventsStatement(workspaceId: string, occurredAt: Date, actor: AuditActor, requestId: string | null, c: Chunk) {
   return sql`
-    with tx as materialized (select pg_current_xact_id() as xid)
     insert into audit_events
       (id, workspace_id, occurred_at, actor_type, actor_id, actor_display, request_id,
-       event_type, target_type, target_id, data, cause_id, xid)
+       event_type, target_type, target_id, data, cause_id)
     select e.id, ${workspaceId}::uuid, ${occurredAt.toISOString()}::timestamptz, ${actor.type}, ${actor.id},
            ${actor.display ?? null}::text, ${requestId}::text,
-           e.event_type, e.target_type, e.target_id, e.data, e.cause_id, tx.xid
-    from tx, rows from (
+           e.event_type, e.target_type, e.target_id, e.data, e.cause_id
+    from rows from (
       unnest(string_to_array(${c.ids.join(',')}::text, ',')::uuid[]),
       unnest(string_to_array(${c.types.join(',')}::text, ',')),
       unnest(string_to_array(${c.targetTypes.join(',')}::text, ',')),
