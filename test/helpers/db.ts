@@ -191,6 +191,28 @@ async function createPostgres(): Promise<DbHandle & { databaseUrl: string }> {
   };
 }
 
+/** An empty database of its own (no migrations), closed and dropped at teardown: for migration tests. */
+export async function createEmptyTestDb(t: Teardown): Promise<DbHandle> {
+  if (testDialect === 'pglite') {
+    const handle = fromPglite(await PGlite.create({ parsers: { 20: (v: string) => Number(v) } }));
+    t.teardown(() => handle.close());
+    return handle;
+  }
+  const url = serverUrl();
+  const name = `bridge_test_empty_${randomBytes(6).toString('hex')}`;
+  const admin = kyselyFor(url, 1);
+  await sql.raw(`create database ${name}`).execute(admin);
+  await admin.destroy();
+  const db = kyselyFor(withDatabase(url, name), 5);
+  t.teardown(async () => {
+    await db.destroy();
+    const drop = kyselyFor(url, 1);
+    await sql.raw(`drop database if exists ${name}`).execute(drop).catch(() => undefined);
+    await drop.destroy();
+  });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
 /** A migrated database of its own for one test file, with a workspace, closed at teardown. */
 export async function createTestDb(t: Teardown, workspaceName = 'test'): Promise<TestDb> {
   const handle = testDialect === 'postgres' ? await createPostgres() : await createPglite();
