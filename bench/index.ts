@@ -2,6 +2,7 @@ import { runAuditAndAccess } from './audit-and-access.js';
 import { parseOptions } from './lib/cli.js';
 import { log } from './lib/report.js';
 import { runLargeGroups } from './large-groups.js';
+import { runWriteThroughput } from './write-throughput.js';
 
 // `npm run bench` runs every benchmark, one after the other (each starts and stops its own
 // PostgreSQL); `npm run bench -- large-groups --quick` runs the named ones with the given flags.
@@ -9,6 +10,7 @@ import { runLargeGroups } from './large-groups.js';
 const BENCHMARKS = {
   'large-groups': runLargeGroups,
   'audit-and-access': runAuditAndAccess,
+  'write-throughput': runWriteThroughput,
 } as const;
 type Name = keyof typeof BENCHMARKS;
 

@@ -29,7 +29,7 @@ interface Fixture {
 }
 
 async function chainSeq(db: Db, workspaceId: string): Promise<number> {
-  const row = await sql<{ seq: number }>`select seq from audit_chain_heads where workspace_id = ${workspaceId}`.execute(db);
+  const row = await sql<{ seq: number }>`select max(seq) as seq from audit_events where workspace_id = ${workspaceId}`.execute(db);
   return Number(row.rows[0]?.seq ?? 0);
 }
 

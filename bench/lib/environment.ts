@@ -116,7 +116,7 @@ function processTreeCpuMs(rootPid: number): number {
 }
 
 async function startAppProcess(serviceEnv: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = fork(APP_PROCESS, [JSON.stringify(serviceEnv)], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(APP_PROCESS, [JSON.stringify(serviceEnv)], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const baseUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the app process did not start within 60 s')), 60_000);
     child.once('exit', (code) => reject(new Error(`the app process exited with ${code} before listening`)));

@@ -39,6 +39,7 @@ export function stats(samples: number[], wallMs: number): LatencyStats {
 export interface BenchRequest {
   method: string;
   path: string;
+  /** A function is called for every request sent (a POST that must not repeat itself). */
   body?: unknown;
 }
 
@@ -94,10 +95,15 @@ export async function cannon(
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
   let bytes = 0;
+  const encode = (body: unknown) => (typeof body === 'string' ? body : JSON.stringify(body));
   const toRequest = (r: BenchRequest): autocannon.Request => ({
     method: r.method as autocannon.Request['method'],
     path: new URL(client.url(r.path)).pathname + new URL(client.url(r.path)).search,
-    ...(r.body === undefined ? {} : { body: typeof r.body === 'string' ? r.body : JSON.stringify(r.body) }),
+    ...(typeof r.body === 'function'
+      ? { setupRequest: (req: autocannon.Request) => ({ ...req, body: encode((r.body as () => unknown)()) }) }
+      : r.body === undefined
+        ? {}
+        : { body: encode(r.body) }),
   });
   const started = Date.now();
   let done!: (value: autocannon.Result) => void;

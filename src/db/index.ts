@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect, PostgresDialect, type Dialect, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -31,9 +32,36 @@ export const PG_TYPES: pg.CustomTypesConfig = {
 export function createPool(connectionString: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, types: PG_TYPES, connectionTimeoutMillis: 5000 });
   pool.on('error', (error) => process.emitWarning(`PostgreSQL connection lost: ${error.message}`));
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    prepareStatements(client);
+  });
   observePool(pool);
   return pool;
+}
+
+/** Named statements a connection keeps at most: statements whose text varies (IN lists) must not grow it without end. */
+const MAX_PREPARED = 200;
+const DML = /^\s*(select|insert|update|delete|with)\b/i;
+
+/**
+ * Runs the service's statements as named prepared statements, one per distinct SQL text and
+ * connection: PostgreSQL parses each once, and after a few executions plans the recomputes once
+ * instead of on every write (planning was about 3 ms of the ~5.5 ms of database CPU a
+ * POST /Users cost). Kysely calls client.query(text, values); only that form is wrapped.
+ */
+function prepareStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const names = new Map<string, string>();
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, ...rest: unknown[]) => {
+    if (typeof text !== 'string' || !Array.isArray(values) || rest.length > 0 || !DML.test(text)) return query(text, values, ...rest);
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_PREPARED) {
+      name = `k${createHash('sha1').update(text).digest('hex')}`;
+      names.set(text, name);
+    }
+    return name === undefined ? query(text, values) : query({ name, text, values });
+  };
 }
 
 /** A Kysely on a dialect, every statement's latency recorded in db_query_duration_seconds. */

@@ -83,13 +83,17 @@ async function lockAccessInputs(trx: Transaction<Database>, workspaceId: string,
     await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
     return;
   }
-  await sql`select pg_advisory_xact_lock_shared(${key})`.execute(trx);
-  if (userIds.length > 0) {
-    await sql`
-      select pg_advisory_xact_lock(k) from (
-        select distinct hashtextextended('codex-scim user ' || ${workspaceId} || ' ' || x.id, 0) as k from unnest(${uuidArray(userIds)}) as x(id)
-      ) keys order by k`.execute(trx);
+  if (userIds.length === 0) {
+    await sql`select pg_advisory_xact_lock_shared(${key})`.execute(trx);
+    return;
   }
+  // One round trip: the shared lock first (the CTE is read before the sort is fed), then the
+  // users' in key order (PostgreSQL evaluates volatile output expressions after the sort).
+  await sql`
+    with workspace as materialized (select pg_advisory_xact_lock_shared(${key}))
+    select pg_advisory_xact_lock(k) from workspace, (
+      select distinct hashtextextended('codex-scim user ' || ${workspaceId} || ' ' || x.id, 0) as k from unnest(${uuidArray(userIds)}) as x(id)
+    ) keys order by k`.execute(trx);
 }
 
 export async function commit(trx: Transaction<Database>, audit: AuditContext, events: readonly NewAuditEvent[]): Promise<Commit> {
