@@ -21,7 +21,7 @@ Object {
     "[{\\"userId\\":\\"00000000-0000-4000-8000-0000000000b1\\"},{\\"after\\":[\\"codex_local\\"],\\"before\\":[]}]",
     ",00000000-0000-7000-8000-000000000001",
   ],
-  "sql": "with tx as materialized (select pg_current_xact_id() as xid) insert into audit_events (id, workspace_id, occurred_at, actor_type, actor_id, actor_display, request_id, event_type, target_type, target_id, data, cause_id, xid) select e.id, $1::uuid, $2::timestamptz, $3, $4, $5::text, $6::text, e.event_type, e.target_type, e.target_id, e.data, e.cause_id, tx.xid from tx, rows from ( unnest(string_to_array($7::text, ',')::uuid[]), unnest(string_to_array($8::text, ',')), unnest(string_to_array($9::text, ',')), jsonb_array_elements_text($10::jsonb), jsonb_array_elements($11::jsonb), unnest(string_to_array($12::text, ',', '')::uuid[]) ) with ordinality as e(id, event_type, target_type, target_id, data, cause_id, n) order by e.n",
+  "sql": "insert into audit_events (id, workspace_id, occurred_at, actor_type, actor_id, actor_display, request_id, event_type, target_type, target_id, data, cause_id) select e.id, $1::uuid, $2::timestamptz, $3, $4, $5::text, $6::text, e.event_type, e.target_type, e.target_id, e.data, e.cause_id from rows from ( unnest(string_to_array($7::text, ',')::uuid[]), unnest(string_to_array($8::text, ',')), unnest(string_to_array($9::text, ',')), jsonb_array_elements_text($10::jsonb), jsonb_array_elements($11::jsonb), unnest(string_to_array($12::text, ',', '')::uuid[]) ) with ordinality as e(id, event_type, target_type, target_id, data, cause_id, n) order by e.n",
 }
 `
 
