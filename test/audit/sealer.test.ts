@@ -134,10 +134,10 @@ t.test('a sealer killed with SIGKILL mid-batch leaves all or nothing, and the ne
   let handle = await open();
   await migrateToLatest(handle.db);
   const ws = (await ensureWorkspace(handle.db, `kill-${randomUUID()}`)).workspace.id;
-  const total = scaled(40_000, 15_000);
+  const total = scaled(40_000, 6_000);
   const group = randomUUID();
-  for (let i = 0; i < total; i += 5_000) {
-    const events: NewAuditEvent[] = Array.from({ length: 5_000 }, () => ({ type: 'group.member_added', targetType: 'group', targetId: group, data: { userId: randomUUID() } }));
+  for (let i = 0; i < total; i += 2_000) {
+    const events: NewAuditEvent[] = Array.from({ length: 2_000 }, () => ({ type: 'group.member_added', targetType: 'group', targetId: group, data: { userId: randomUUID() } }));
     await handle.db.transaction().execute((trx) => appendAuditEvents(trx, { workspaceId: ws, actor: { type: 'scim', id: 'bulk' } }, events));
   }
   await handle.close();
@@ -154,7 +154,7 @@ t.test('a sealer killed with SIGKILL mid-batch leaves all or nothing, and the ne
     if ((busy.rows[0]?.n ?? 0) > 0) break;
     await sleep(5);
   }
-  if (dialect === 'pglite') await sleep(800);
+  if (dialect === 'pglite') await sleep(300);
   child.kill('SIGKILL');
   await new Promise((resolve) => child.on('close', resolve));
   t.notMatch(output, 'sealed', 'killed before it finished');

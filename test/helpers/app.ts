@@ -42,7 +42,8 @@ export async function secondInstance(t: TestContext, first: TestApp): Promise<Te
 /** The real app on a database of its own, with a SCIM token for its workspace. */
 export async function buildTestApp(t: TestContext, overrides: Partial<Config> = {}): Promise<TestApp> {
   const db = await createTestDb(t);
-  const app = await buildApp(testConfig(overrides), { database: db });
+  // Readers seal on demand; the background sealer need not tick often in tests.
+  const app = await buildApp(testConfig({ auditLog: { ...testConfig().auditLog, sealIntervalMs: 1000 }, ...overrides }), { database: db });
   t.teardown(() => app.close());
   const { token } = await createScimToken(db.db, { workspaceId: db.workspaceId }, TEST_ACTOR);
   const scim: TestApp['scim'] = (method, url, body, headers = {}) =>
