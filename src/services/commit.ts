@@ -4,6 +4,7 @@ import type { Database } from '../db/types.js';
 import { projectionDuration } from '../metrics.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { uuidArray } from '../repositories/ids.js';
+import { invalidateAuthCaches } from './auth-cache.js';
 import { accessProjector, type AccessChange } from './effective-access.service.js';
 import { policyProjector } from './policies.service.js';
 
@@ -96,8 +97,16 @@ async function lockAccessInputs(trx: Transaction<Database>, workspaceId: string,
     ) keys order by k`.execute(trx);
 }
 
+/**
+ * Changes to what a verified bearer token stands for: remembered tokens (auth-cache.ts) are
+ * forgotten at once in this process; a request verified between this and the commit is
+ * remembered at most AUTH_CACHE_TTL_MS, so other instances and this one agree within that.
+ */
+const AUTH_EVENTS = new Set(['token.revoked', 'token.rotated', 'oauth_client.revoked', 'scim.extension_declared', 'scim.extension_changed', 'scim.extension_removed', 'workspace.settings_changed']);
+
 export async function commit(trx: Transaction<Database>, audit: AuditContext, events: readonly NewAuditEvent[]): Promise<Commit> {
   if (events.length === 0) return { eventIds: [], accessChanges: [], policyChanges: 0 };
+  if (events.some((e) => AUTH_EVENTS.has(e.type))) invalidateAuthCaches();
   await lockAccessInputs(trx, audit.workspaceId, events);
   const eventIds = await appendAuditEvents(trx, audit, [...events]);
   const committed = events.map((event, i): CommittedEvent => ({ ...event, id: eventIds[i]! }));
