@@ -2,6 +2,7 @@ import { runAuditAndAccess } from './audit-and-access.js';
 import { parseOptions } from './lib/cli.js';
 import { log } from './lib/report.js';
 import { runLargeGroups } from './large-groups.js';
+import { runReadThroughput } from './read-throughput.js';
 import { runWriteThroughput } from './write-throughput.js';
 
 // `npm run bench` runs every benchmark, one after the other (each starts and stops its own
@@ -11,6 +12,7 @@ const BENCHMARKS = {
   'large-groups': runLargeGroups,
   'audit-and-access': runAuditAndAccess,
   'write-throughput': runWriteThroughput,
+  'read-throughput': runReadThroughput,
 } as const;
 type Name = keyof typeof BENCHMARKS;
 

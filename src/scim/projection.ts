@@ -45,9 +45,19 @@ export function includesAttribute(kind: ResourceTypeRef, params: ProjectionParam
 
 const SCHEMAS_ATTRIBUTE = attr('schemas', 'reference', { multiValued: true, returned: 'always', mutability: 'readOnly' });
 
+// One list per schema (schemas are immutable values; a workspace's changes make a new one), so
+// that findByName's index of it is built once.
+const rootAttributeLists = new WeakMap<object, AttributeDef[]>();
+
 function rootAttributes(kind: ResourceTypeRef): AttributeDef[] {
-  const extensions = schemaOf(kind).extensions.map((schema) => attr(schema.id, 'complex', { subAttributes: schema.attributes }));
-  return [SCHEMAS_ATTRIBUTE, ...topLevelAttributes(kind), ...extensions];
+  const schema = schemaOf(kind);
+  let list = rootAttributeLists.get(schema);
+  if (!list) {
+    const extensions = schema.extensions.map((ext) => attr(ext.id, 'complex', { subAttributes: ext.attributes }));
+    list = [SCHEMAS_ATTRIBUTE, ...topLevelAttributes(kind), ...extensions];
+    rootAttributeLists.set(schema, list);
+  }
+  return list;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -72,8 +72,14 @@ export function extensionSchema(ref: ResourceTypeRef, urn: string): SchemaDef | 
 }
 
 /** Attribute definitions at the top level of a resource (common + core schema). */
+const topLevelLists = new WeakMap<ResourceSchema, AttributeDef[]>();
+
+/** The common and core attributes of a kind: one list per schema (callers must not change it). */
 export function topLevelAttributes(ref: ResourceTypeRef): AttributeDef[] {
-  return [...COMMON_ATTRIBUTES, ...schemaOf(ref).core.attributes];
+  const schema = schemaOf(ref);
+  let list = topLevelLists.get(schema);
+  if (!list) topLevelLists.set(schema, (list = [...COMMON_ATTRIBUTES, ...schema.core.attributes]));
+  return list;
 }
 
 /** A resolved attribute reference: which schema it lives in and its definition chain. */
@@ -154,7 +160,17 @@ function unknownAttribute(schema: ResourceSchema, extension: string | undefined,
   return { extension, attribute: verbatimAttribute(top) };
 }
 
+// Attribute lists are built once per schema and never change: each gets a name index on first
+// lookup. Projection looks up every key of every resource it serves (100 users: thousands).
+const nameIndexes = new WeakMap<readonly AttributeDef[], Map<string, AttributeDef>>();
+
 export function findByName(attrs: readonly AttributeDef[], name: string): AttributeDef | undefined {
-  const lower = name.toLowerCase();
-  return attrs.find((a) => a.name.toLowerCase() === lower);
+  let index = nameIndexes.get(attrs);
+  if (!index) {
+    index = new Map();
+    // The first definition of a name wins, as Array.find did.
+    for (const a of attrs) if (!index.has(a.name.toLowerCase())) index.set(a.name.toLowerCase(), a);
+    nameIndexes.set(attrs, index);
+  }
+  return index.get(name.toLowerCase());
 }

@@ -1,0 +1,72 @@
+import { fork } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { isMain, parseOptions, type BenchOptions } from './lib/cli.js';
+import { startEnvironment, withCpu } from './lib/environment.js';
+import { BenchClient } from './lib/http.js';
+import { cannon, type BenchRequest, type CannonResult } from './lib/measure.js';
+import { codeLine, log, machineLine, ms, num, table, writeSection } from './lib/report.js';
+import { addAllUsers, createGroup, seedUsers } from './lib/seed.js';
+
+// Issue 12: SCIM reads at an in-memory peer's speed. PostgreSQL (the test cluster's settings:
+// reads do not flush), autocannon with 1 and 10 connections, 1,000 users, rate limit off, a
+// Fastify hello-world in the same run as the ceiling. Run: `npx tsx bench/read-throughput.ts`.
+
+const USERS = 1_000;
+
+async function helloWorld(connections: number, seconds: number): Promise<CannonResult> {
+  const child = fork(fileURLToPath(new URL('./lib/hello-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const address = await new Promise<string>((resolve) => child.on('message', (m: { address: string }) => resolve(m.address)));
+    return await cannon(new BenchClient(address, 'none', 'application/json'), { connections, seconds, expect: [200], requestsFor: () => [{ method: 'GET', path: '/api/hello' }] });
+  } finally {
+    child.disconnect();
+  }
+}
+
+export async function runReadThroughput(options: BenchOptions): Promise<void> {
+  const env = await startEnvironment('read-throughput', { durable: options.durable });
+  const seconds = options.quick ? 3 : 10;
+  const rounds = options.quick ? 1 : 2;
+  const rows: (string | number)[][] = [];
+  try {
+    const users = await seedUsers(env.db, env.workspaceId, USERS);
+    const group = await createGroup(env.scim, 'bench-readers');
+    await addAllUsers(env.db, env.workspaceId, group);
+    log(`seeded ${num(USERS)} users and a group of all of them`);
+    const probes: Array<{ name: string; requests: (c: number) => BenchRequest[] }> = [
+      { name: 'GET /Users/{id}', requests: (c) => [{ method: 'GET', path: `/Users/${users[c * 37]!}` }] },
+      { name: 'GET /Users?filter=userName eq', requests: (c) => [{ method: 'GET', path: `/Users?filter=${encodeURIComponent(`userName eq "bench.user.${c * 37 + 1}@example.com"`)}` }] },
+      { name: 'GET /Users?count=100', requests: () => [{ method: 'GET', path: '/Users?count=100' }] },
+      { name: 'GET /Groups/{id}?excludedAttributes=members', requests: () => [{ method: 'GET', path: `/Groups/${group}?excludedAttributes=members` }] },
+    ];
+    for (let round = 1; round <= rounds; round++) {
+      for (const connections of [1, 10]) {
+        const hello = await helloWorld(connections, seconds);
+        rows.push([`hello-world (ceiling)`, connections, round, num(hello.stats.rps), ms(hello.stats.p50), ms(hello.stats.p99), '–', '–', loadavg()[0]!.toFixed(1)]);
+        for (const probe of probes) {
+          const load = loadavg()[0]!;
+          const { result, cpu } = await withCpu(env, () => cannon(env.scim, { connections, seconds, expect: [200], requestsFor: probe.requests }));
+          const n = result.stats.n || 1;
+          rows.push([probe.name, connections, round, num(result.stats.rps), ms(result.stats.p50), ms(result.stats.p99), ms(cpu.appMs / n, 2), ms(cpu.pgMs / n, 2), load.toFixed(1)]);
+          log(`round ${round}, ${connections} connections, ${probe.name}: ${num(result.stats.rps)} req/s`);
+        }
+      }
+    }
+    const markdown = [
+      '### Read throughput (issue 12)',
+      '',
+      machineLine(env),
+      codeLine(),
+      `Each probe runs ${seconds} s per round, ${num(USERS)} users; the group holds all of them.`,
+      '',
+      table(['probe', 'connections', 'round', 'req/s', 'p50', 'p99', 'app CPU/req', 'PG CPU/req', 'load'], rows),
+    ].join('\n');
+    console.log(markdown);
+    if (options.write) writeSection('read-throughput', markdown);
+  } finally {
+    await env.close();
+  }
+}
+
+if (isMain(import.meta.url)) await runReadThroughput(parseOptions());
