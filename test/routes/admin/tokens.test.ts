@@ -1,11 +1,16 @@
+import { spawn } from 'node:child_process';
 import t from 'tap';
 import { ensureWorkspace } from '../../../src/repositories/workspaces.repository.js';
-import { createScimToken } from '../../../src/services/tokens.service.js';
+import { createScimToken, revokeToken } from '../../../src/services/tokens.service.js';
 import { TEST_ACTOR } from '../../helpers/app.js';
+import { testDialect } from '../../helpers/db.js';
 import { buildAdminTestApp } from './helpers.js';
 
 // Token lifecycle over the admin API (owners): create, list with last use, revoke, and rotate
 // with an overlap in which old and new secrets both work. All of it while the service runs.
+// Verified tokens are remembered for a second (src/services/auth-cache.ts): a revocation is
+// refused at once by the instance that made it (below, right after a use), and within a second
+// by another one (the last test, a second server process on the same PostgreSQL database).
 
 const scimAs = (ctx: Awaited<ReturnType<typeof buildAdminTestApp>>, token: string) =>
   ctx.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${token}` } });
@@ -93,4 +98,36 @@ t.test("another workspace's token is not found", async (t) => {
   t.equal((await ctx.api('POST', `/tokens/${foreign.id}/rotate`, { body: {} })).statusCode, 404);
   t.notOk((await ctx.api('GET', '/tokens')).json().some((row: { id: string }) => row.id === foreign.id), 'nor listed');
   t.equal((await scimAs(ctx, foreign.token)).statusCode, 200, 'and it still works');
+});
+
+t.test('another instance refuses a revoked token within a second', { skip: testDialect !== 'postgres' && 'PGlite is one process' }, async (t) => {
+  const ctx = await buildAdminTestApp(t);
+  const tokenId = (await ctx.db.db.selectFrom('api_tokens').select('id').where('workspace_id', '=', ctx.workspaceId).executeTakeFirstOrThrow()).id;
+  const child = spawn(process.execPath, ['dist/src/server.js'], {
+    env: { ...process.env, DATABASE_URL: ctx.db.databaseUrl, PORT: '0', LOG_LEVEL: 'info', SCIM_RATE_LIMIT_PER_MINUTE: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+      if (found) resolve(Number(found));
+    });
+    child.on('exit', (code) => reject(new Error(`the second instance exited with ${code}:\n${out}`)));
+  });
+  const get = async () => (await fetch(`http://127.0.0.1:${port}/scim/v2/Users?count=1`, { headers: { authorization: `Bearer ${ctx.scimToken}` } })).status;
+  t.equal(await get(), 200, 'the second instance verified and now remembers the token');
+  await revokeToken(ctx.db.db, tokenId, TEST_ACTOR);
+  const revokedAt = Date.now();
+  let status = await get();
+  while (status === 200 && Date.now() - revokedAt < 5_000) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    status = await get();
+  }
+  const after = Date.now() - revokedAt;
+  t.equal(status, 401);
+  t.ok(after <= 1_200, `refused ${after} ms after the revocation`);
+  t.equal((await ctx.scim('GET', '/Users')).statusCode, 401, 'and by this instance at once');
 });
