@@ -289,7 +289,8 @@ export async function listSealedEventsInWindow(
 export async function oldestPendingEventTime(db: Executor, workspaceId: string): Promise<Date | undefined> {
   const result = await sql<{ t: Date | string | null }>`
     select least(
-      (select min(xact_start) from pg_stat_activity where backend_xid is not null and pid <> pg_backend_pid()),
+      (select min(xact_start) from pg_stat_activity
+        where datname = current_database() and backend_xid is not null and pid <> pg_backend_pid()),
       (select min(occurred_at) from audit_events where workspace_id = ${workspaceId} and leaf_index is null)) as t`.execute(db);
   const t = result.rows[0]?.t;
   return t ? new Date(t) : undefined;
