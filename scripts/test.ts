@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareTemplates, type TestDialect } from '../test/helpers/db.js';
 import { startCluster, type Cluster } from '../test/helpers/postgres-cluster.js';
@@ -16,7 +17,7 @@ interface Totals {
 
 /** The per-file limit: a file still running after this is killed and counted as failed. */
 const FILE_TIMEOUT_MS = 300_000;
-// Test files at a time per dialect. Three made the suite slower on 2 cores (5m05s against
+// Test files per dialect at a time. A third made the suite slower on 2 cores (5m05s against
 // 4m55s): the files are CPU-bound, and more of them at once only contend.
 const JOBS_PER_DIALECT = Number(process.env.TEST_JOBS) || 2;
 
@@ -54,31 +55,21 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
   });
 }
 
-interface Job {
-  dialect: TestDialect;
-  file: string;
-}
-
-/**
- * Runs every (dialect, file) job from one queue, `workers` at a time, printing a line per file and
- * a failing file whole. The largest files go first (size is a fair guess at a file's cost, and a
- * PGlite run costs about a third more than a PostgreSQL one): a long file started last would
- * leave the other workers idle at the end.
- */
-async function runJobs(jobs: Job[], env: NodeJS.ProcessEnv, workers: number): Promise<Map<TestDialect, Totals>> {
-  const totals = new Map<TestDialect, Totals>();
-  const weight = (job: Job) => statSync(job.file).size * (job.dialect === 'pglite' ? 1.3 : 1);
-  const queue = [...jobs].sort((a, b) => weight(b) - weight(a));
+/** Runs files `jobs` at a time on one dialect, printing a line per file and a failing file whole. */
+async function runDialect(dialect: TestDialect, env: NodeJS.ProcessEnv, files: string[], jobs: number): Promise<Totals> {
+  const totals: Totals = { pass: 0, fail: 0, skip: 0 };
+  const queue = [...files];
   const worker = async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) {
-      const result = await runFile(job.file, { ...env, TEST_DB: job.dialect });
-      const t = totals.get(job.dialect) ?? { pass: 0, fail: 0, skip: 0 };
-      totals.set(job.dialect, { pass: t.pass + result.pass, fail: t.fail + result.fail, skip: t.skip + result.skip });
-      const line = `${result.fail ? 'not ok' : 'ok'} - ${job.dialect} ${job.file} # ${result.pass} passed, ${result.fail} failed in ${result.seconds.toFixed(1)} s\n`;
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const result = await runFile(file, { ...env, TEST_DB: dialect });
+      totals.pass += result.pass;
+      totals.fail += result.fail;
+      totals.skip += result.skip;
+      const line = `${result.fail ? 'not ok' : 'ok'} - ${dialect} ${file} # ${result.pass} passed, ${result.fail} failed in ${result.seconds.toFixed(1)} s\n`;
       process.stdout.write(result.fail ? `${result.output}\n${line}` : line);
     }
   };
-  await Promise.all(Array.from({ length: workers }, worker));
+  await Promise.all(Array.from({ length: jobs }, worker));
   return totals;
 }
 
@@ -95,6 +86,23 @@ function filesFor(dialect: TestDialect, dialects: readonly TestDialect[], args: 
     .sort();
   const runsIndependent = dialect === 'postgres' || !dialects.includes('postgres');
   return files.filter((f) => runsIndependent || !readFileSync(f, 'utf8').includes('@dialect-independent'));
+}
+
+/**
+ * tap builds its plugin set on first use after an install, and test files starting at once would
+ * each build it, over each other: so it is built here, first — but only when tap or its plugin
+ * configuration changed since the last build (the build costs about 5 s).
+ */
+function buildTapOnce(): void {
+  const key = createHash('sha256')
+    .update(readFileSync('node_modules/tap/package.json'))
+    .update(JSON.stringify((JSON.parse(readFileSync('package.json', 'utf8')) as { tap?: unknown }).tap ?? null))
+    .digest('hex');
+  const stamp = 'node_modules/.cache/codex-scim-tap-build';
+  if (existsSync('node_modules/@tapjs/test/test-built') && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return;
+  if (spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) throw new Error('tap build failed');
+  mkdirSync('node_modules/.cache', { recursive: true });
+  writeFileSync(stamp, key);
 }
 
 async function main(): Promise<number> {
@@ -117,21 +125,17 @@ async function main(): Promise<number> {
       process.env.TEST_DATABASE_URL = url;
     }
     for (const dialect of dialects) await prepareTemplates(dialect);
-    // tap builds its plugin set on first use after an install; test files starting at once would
-    // each build it, over each other.
-    if (spawnSync('npx', ['tap', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) throw new Error('tap build failed');
-    // Both dialects at once, from one queue: the scheduler packs the processes (and PostgreSQL)
-    // onto the two cores, and one dialect's slow files overlap the other's.
+    buildTapOnce();
+    // Both dialects run at once, two files at a time each: the scheduler packs the four processes
+    // (and PostgreSQL) onto the two cores, and one run's slow files overlap the other's.
     console.log(`# ---- test suite on ${dialects.join(' and ')} ----`);
-    const jobs = dialects.flatMap((dialect) => filesFor(dialect, dialects, args).map((file) => ({ dialect, file })));
-    const results = await runJobs(jobs, env, JOBS_PER_DIALECT * dialects.length);
-    for (const dialect of dialects) {
-      const result = results.get(dialect) ?? { pass: 0, fail: 0, skip: 0 };
+    const results = await Promise.all(dialects.map((dialect) => runDialect(dialect, env, filesFor(dialect, dialects, args), JOBS_PER_DIALECT)));
+    results.forEach((result, i) => {
       totals.pass += result.pass;
       totals.fail += result.fail;
       totals.skip += result.skip;
-      console.log(`# ${dialect}: ${result.pass} passed, ${result.fail} failed`);
-    }
+      console.log(`# ${dialects[i]}: ${result.pass} passed, ${result.fail} failed`);
+    });
   } finally {
     cluster?.stop();
   }
