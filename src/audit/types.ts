@@ -178,8 +178,8 @@ export interface AuditEventData {
   'scim.extension_removed': { urn: string; before: Record<string, unknown>; forced?: boolean; affected?: Record<string, number> };
 
   /** Describes the token, never its secret or its hash. */
-  'token.created': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null; expiresAt?: string | null };
-  'token.revoked': { id: string; scope: 'scim' | 'admin'; role?: string | null; description?: string | null };
+  'token.created': { id: string; scope: 'scim' | 'admin' | 'decision'; role?: string | null; description?: string | null; expiresAt?: string | null };
+  'token.revoked': { id: string; scope: 'scim' | 'admin' | 'decision'; role?: string | null; description?: string | null };
   /** The old token keeps working until `oldExpiresAt`; `id` is the new token (also recorded as token.created). */
   'token.rotated': { id: string; replaces: string; oldExpiresAt: string };
   /** An OAuth 2.0 client (client credentials grant); never its secret. */

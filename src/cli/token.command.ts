@@ -37,7 +37,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .command('create')
     .description('create a token and print it alone on stdout; it is shown only this once')
     .requiredOption('--workspace <workspace>', 'workspace name or id')
-    .addOption(new Option('--scope <scope>', 'what the token may do').choices(['scim', 'admin']).makeOptionMandatory())
+    .addOption(new Option('--scope <scope>', 'what the token may do').choices(['scim', 'decision', 'admin']).makeOptionMandatory())
     .addOption(new Option('--role <role>', 'admin tokens: the admin role the token carries').choices([...ADMIN_ROLES]))
     .option('--description <text>', 'a note for operators, e.g. which IdP uses the token')
     .option(

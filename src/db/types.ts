@@ -38,7 +38,7 @@ export interface ScimUnknownAttributesTable {
 export interface ApiTokensTable {
   id: string;
   workspace_id: string;
-  scope: 'scim' | 'admin';
+  scope: 'scim' | 'admin' | 'decision';
   role: string | null;
   description: string | null;
   token_hash: string;

@@ -5,21 +5,25 @@ import { bearerToken } from './bearer.js';
 import { logActor } from './request-actor.js';
 import { AdminAuthError } from '../services/admin-errors.js';
 import { createAdminAuthenticator } from '../services/admin-auth.service.js';
-import type { AdminPrincipal, AdminRole } from '../services/admin-tokens.service.js';
+import { createAuthCache } from '../services/auth-cache.js';
+import type { AdminPrincipal, CallerRole } from '../services/admin-tokens.service.js';
+import { authenticateToken, DECISION_TOKEN_PREFIX, type AuthenticatedScimToken } from '../services/tokens.service.js';
 
 /**
  * What a route of the admin API requires. `read`: any admin role (owner, codex-admin, compliance);
  * `manage`: changes to roles, permissions, mappings, direct roles, the default role (owner,
  * codex-admin); `audit`: the audit trail (owner, compliance — as in Codex, the Security/Compliance
- * admin reads it and a Codex Admin does not); `owner`: workspace settings (owner only).
+ * admin reads it and a Codex Admin does not); `owner`: workspace settings (owner only); `decide`:
+ * access decisions (any admin role, and decision tokens, which may call nothing else).
  */
-export type AdminAccess = 'read' | 'manage' | 'audit' | 'owner';
+export type AdminAccess = 'read' | 'manage' | 'audit' | 'owner' | 'decide';
 
-export const ROLES_FOR: Readonly<Record<AdminAccess, readonly AdminRole[]>> = {
+export const ROLES_FOR: Readonly<Record<AdminAccess, readonly CallerRole[]>> = {
   read: ['owner', 'codex-admin', 'compliance'],
   manage: ['owner', 'codex-admin'],
   audit: ['owner', 'compliance'],
   owner: ['owner'],
+  decide: ['owner', 'codex-admin', 'compliance', 'decision'],
 };
 
 declare module 'fastify' {
@@ -67,10 +71,17 @@ export function installAdminAuth(app: FastifyInstance, config: Config): void {
     }
   });
 
+  const decisionTokens = createAuthCache<AuthenticatedScimToken>();
+  const decider = async (secret: string): Promise<AdminPrincipal> => {
+    const token = await decisionTokens.get(secret, () => authenticateToken(app.db, secret, 'decision'));
+    if (!token) throw new AdminAuthError(401, 'The decision token is not valid for this service (unknown, revoked or expired)');
+    return { workspaceId: token.workspaceId, role: 'decision', subject: `token:${token.tokenId}`, via: 'decision-token' };
+  };
+
   app.addHook('onRequest', async (request) => {
-    const jwt = bearerToken(request);
-    if (!jwt) throw new AdminAuthError(401, 'Authorization: Bearer <admin JWT> is required');
-    request.admin = await authenticator.authenticate(app.db, jwt);
+    const secret = bearerToken(request);
+    if (!secret) throw new AdminAuthError(401, 'Authorization: Bearer <admin JWT> is required');
+    request.admin = secret.startsWith(DECISION_TOKEN_PREFIX) ? await decider(secret) : await authenticator.authenticate(app.db, secret);
     logActor(request, `admin:${request.admin.subject}`);
     const access = request.routeOptions.config.adminAccess;
     // Unmatched URLs have no route config; they get the scope's 404 after authentication.

@@ -39,12 +39,15 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const MAX_DESCRIPTION = 200;
 
 /** Who is calling the admin API, once authenticated. */
+/** An admin role, or `decision`: a decision token, which may only ask POST /api/v1/decisions. */
+export type CallerRole = AdminRole | 'decision';
+
 export interface AdminPrincipal {
   workspaceId: string;
-  role: AdminRole;
+  role: CallerRole;
   /** `token:<id>` for bridge tokens, `oidc:<subject>` for IdP tokens: the audit actor id. */
   subject: string;
-  via: 'token' | 'oidc';
+  via: 'token' | 'oidc' | 'decision-token';
   /** A human label for the audit trail: the token description or the user's userName. */
   display?: string;
 }

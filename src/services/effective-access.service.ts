@@ -258,12 +258,12 @@ export interface EffectiveAccess {
 export const MAX_BATCH = 1000;
 
 /** A consistent read: one transaction (repeatable read) unless the caller is already in one. */
-async function consistentRead<T>(db: Executor, work: (db: Executor) => Promise<T>): Promise<T> {
+export async function consistentRead<T>(db: Executor, work: (db: Executor) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db);
   return (db as Exclude<Executor, Transaction<Database>>).transaction().setIsolationLevel('repeatable read').execute((trx) => work(trx));
 }
 
-async function explainUsers(db: Executor, workspaceId: string, userIds: readonly string[]): Promise<EffectiveAccess[]> {
+export async function explainUsers(db: Executor, workspaceId: string, userIds: readonly string[]): Promise<EffectiveAccess[]> {
   const [model, facts] = await Promise.all([loadAccessModel(db, workspaceId), loadUserAccessFacts(db, workspaceId, userIds)]);
   return facts.map(({ user, facts, snapshot }): EffectiveAccess => {
     const e = explain(model, facts);

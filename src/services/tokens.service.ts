@@ -19,7 +19,9 @@ import { findWorkspaceById } from '../repositories/workspaces.repository.js';
 // API tokens: bearer secrets bound to one workspace. A token is shown once at creation; the
 // database keeps only its SHA-256, so a leaked database (or backup) yields no usable credential.
 
-export type TokenScope = 'scim' | 'admin';
+export type TokenScope = 'scim' | 'admin' | 'decision';
+/** Scopes of the secrets this service mints and stores (admin tokens are JWTs). */
+export type SecretScope = 'scim' | 'decision';
 export type { TokenMetadata };
 
 /** An operator's mistake (bad input, unknown id): the message is safe and meant to be shown. */
@@ -34,10 +36,11 @@ export class TokenNotFoundError extends TokenError {
   }
 }
 
-export const TOKEN_PREFIX = 'csb_';
 const SECRET_BYTES = 32;
 // base64url of 32 bytes is 43 characters without padding.
-const TOKEN_PATTERN = /^csb_[A-Za-z0-9_-]{43}$/;
+// csb_: a SCIM token; csd_: a decision token (it may only ask POST /api/v1/decisions).
+const PREFIX: Record<SecretScope, string> = { scim: 'csb_', decision: 'csd_' };
+const SECRET_BODY = /^[A-Za-z0-9_-]{43}$/;
 const MAX_DESCRIPTION = 200;
 // last_used_at is informational; writing it on every request would turn each SCIM read into a write.
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -85,16 +88,16 @@ export async function createToken(
   actor: AuditActor,
   now: Date = new Date(),
 ): Promise<{ id: string; token: string }> {
-  if (input.scope === 'admin') throw new TokenError('Admin tokens are not yet supported; only --scope scim tokens can be created');
-  if (input.scope !== 'scim') throw new TokenError(`Unknown token scope ${JSON.stringify(input.scope)}; expected scim`);
-  if (input.role !== undefined) throw new TokenError('A role applies only to admin tokens; SCIM tokens have none');
+  if (input.scope === 'admin') throw new TokenError('Admin tokens are JWTs: codex-scim token create --scope admin --role …');
+  if (input.scope !== 'scim' && input.scope !== 'decision') throw new TokenError(`Unknown token scope ${JSON.stringify(input.scope)}; expected scim or decision`);
+  if (input.role !== undefined) throw new TokenError('A role applies only to admin tokens; SCIM and decision tokens have none');
   if (input.expiresAt !== undefined && !(input.expiresAt.getTime() > now.getTime())) {
     throw new TokenError('The expiry must be in the future');
   }
   const description = normaliseDescription(input.description);
   if (!isUuid(input.workspaceId)) throw new TokenError(`No workspace with id ${JSON.stringify(input.workspaceId)}`);
 
-  const token = newSecret(TOKEN_PREFIX);
+  const token = newSecret(PREFIX[input.scope]);
   const id = randomUUID();
   await db.transaction().execute(async (trx) => {
     if (!(await findWorkspaceById(trx, input.workspaceId))) {
@@ -208,19 +211,20 @@ export async function rotateToken(
     // Locked: two rotations of one token must not both mint a successor.
     const old = await trx.selectFrom('api_tokens').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     if (!old || (input.workspaceId !== undefined && old.workspace_id !== input.workspaceId)) throw new TokenNotFoundError(id);
-    if (old.scope !== 'scim') throw new TokenError('Only SCIM tokens are rotated; an admin JWT is replaced by creating another and revoking this one');
+    if (old.scope !== 'scim' && old.scope !== 'decision') throw new TokenError('Only SCIM and decision tokens are rotated; an admin JWT is replaced by creating another and revoking this one');
+    const scope: SecretScope = old.scope;
     if (old.revoked_at !== null || (old.expires_at !== null && old.expires_at.getTime() <= now.getTime())) {
       throw new TokenError('The token is revoked or expired; create a new one instead');
     }
     if (old.replaced_by !== null) throw new TokenError(`The token was rotated already; its successor is ${old.replaced_by}`);
     const overlapEnd = new Date(now.getTime() + overlapSeconds * 1000);
     const oldExpiresAt = old.expires_at !== null && old.expires_at.getTime() < overlapEnd.getTime() ? old.expires_at : overlapEnd;
-    const token = newSecret(TOKEN_PREFIX);
+    const token = newSecret(PREFIX[scope]);
     const newId = randomUUID();
     await insertToken(trx, {
       id: newId,
       workspace_id: old.workspace_id,
-      scope: 'scim',
+      scope,
       role: null,
       description: old.description,
       token_hash: hashToken(token),
@@ -232,7 +236,7 @@ export async function rotateToken(
         type: 'token.created',
         targetType: 'token',
         targetId: newId,
-        data: { id: newId, scope: 'scim', role: null, description: old.description, expiresAt: old.expires_at?.toISOString() ?? null },
+        data: { id: newId, scope, role: null, description: old.description, expiresAt: old.expires_at?.toISOString() ?? null },
       },
       { type: 'token.rotated', targetType: 'token', targetId: id, data: { id: newId, replaces: id, oldExpiresAt: oldExpiresAt.toISOString() } },
     ]);
@@ -241,17 +245,18 @@ export async function rotateToken(
 }
 
 /**
- * The workspace a presented SCIM bearer secret belongs to, or undefined for anything that is not a
- * live SCIM token (unknown, malformed, revoked, expired, admin scope). Callers answer all of these
- * with the same 401 so a client learns nothing about which case it hit.
+ * The workspace a presented bearer secret of `scope` belongs to, or undefined for anything that is
+ * not a live token of that scope (unknown, malformed, revoked, expired, another scope). Callers
+ * answer all of these with the same 401 so a client learns nothing about which case it hit.
  */
-export async function authenticateScimToken(
+export async function authenticateToken(
   db: Kysely<Database>,
   presented: string,
+  scope: SecretScope,
   options: { now?: Date } = {},
 ): Promise<AuthenticatedScimToken | undefined> {
   // The format is public; rejecting other strings early also bounds the work per request.
-  if (!TOKEN_PATTERN.test(presented)) return undefined;
+  if (!presented.startsWith(PREFIX[scope]) || !SECRET_BODY.test(presented.slice(PREFIX[scope].length))) return undefined;
   const hash = hashToken(presented);
   // Looking the row up by hash is safe: timing differences in the index lookup reveal at most
   // something about the hash, and SHA-256 preimage resistance keeps that useless for forging a
@@ -263,7 +268,7 @@ export async function authenticateScimToken(
   if (stored.length !== computed.length || !timingSafeEqual(stored, computed)) return undefined;
 
   const now = options.now ?? new Date();
-  if (row.scope !== 'scim' || row.revoked_at !== null) return undefined;
+  if (row.scope !== scope || row.revoked_at !== null) return undefined;
   if (row.expires_at !== null && row.expires_at.getTime() <= now.getTime()) return undefined;
 
   const notBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
@@ -277,6 +282,13 @@ export async function authenticateScimToken(
     unknownAttributes: row.scim_unknown_attributes,
   };
 }
+
+export function authenticateScimToken(db: Kysely<Database>, presented: string, options: { now?: Date } = {}): Promise<AuthenticatedScimToken | undefined> {
+  return authenticateToken(db, presented, 'scim', options);
+}
+
+/** The prefix of a decision token's secret: how the admin API tells one from an admin JWT. */
+export const DECISION_TOKEN_PREFIX = PREFIX.decision;
 
 export interface AuthenticatedScimToken {
   tokenId: string;

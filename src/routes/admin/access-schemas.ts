@@ -149,6 +149,31 @@ const RoleSource = Type.Object(
 
 const ResolvedRole = Type.Object({ roleId: Uuid, roleName: Type.String(), sources: Type.Array(RoleSource) }, { title: 'ResolvedRole' });
 
+export const DecisionRequest = Type.Object(
+  {
+    users: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 1000, description: 'Users by id, userName, externalId or email (tried in that order)' }),
+    permissions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 500, description: 'Permission keys; default every permission of the catalogue' })),
+  },
+  { additionalProperties: false, title: 'DecisionRequest' },
+);
+
+export const DecisionResponse = Type.Object(
+  {
+    decisions: Type.Array(
+      Type.Object({
+        user: Type.String({ description: 'As asked' }),
+        userId: Nullable(Uuid),
+        permission: Type.String(),
+        allow: Type.Boolean(),
+        decidedBy: Type.String({ description: 'allow or deny (a role), baseline, inactive (deactivated), deleted, unknown_user, ambiguous_user' }),
+        roles: Type.Array(ResolvedRole, { description: 'The roles that allow it (when allowed) or deny it, each with how the user has it' }),
+        reason: Type.String(),
+      }),
+    ),
+  },
+  { title: 'DecisionResponse' },
+);
+
 const UserSummary = Type.Object(
   { id: Uuid, userName: Type.String(), displayName: Nullable(Type.String()), email: Nullable(Type.String()), active: Type.Boolean() },
   { title: 'UserSummary' },

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
+import { decide } from '../../services/decisions.service.js';
 import { effectivePermissions, effectivePermissionsBatch } from '../../services/effective-access.service.js';
-import { BatchRequest, BatchResponse, EffectivePermissions } from './access-schemas.js';
+import { BatchRequest, BatchResponse, DecisionRequest, DecisionResponse, EffectivePermissions } from './access-schemas.js';
 import { errors, UserRef } from './schemas.js';
 
 // "What can user X do, and why": every permission of the catalogue with its value and the roles,
@@ -40,6 +41,25 @@ const effectiveAccessRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => effectivePermissionsBatch(app.db, request.admin.workspaceId, request.body.userIds),
+  );
+
+  app.post(
+    '/decisions',
+    {
+      config: { adminAccess: 'decide' },
+      schema: {
+        tags: ['Decisions'],
+        summary: 'May these users do these things? Allow or deny per pair, with the reason',
+        description:
+          'For machines that enforce access (a gateway, a Codex deployment): up to 1000 users by id, userName, externalId or email, and the permissions to decide ' +
+          '(default: all). One decision per pair, from one snapshot, with what decided it — the role and how the user has it (group and mapping, direct, default role), ' +
+          'the baseline, or the user being deactivated. A user no ref names, or an email several users share, is denied with decidedBy unknown_user / ambiguous_user. ' +
+          'Callable with a decision token (`codex-scim token create --scope decision`, or POST /tokens with scope decision), which can call nothing else.',
+        body: DecisionRequest,
+        response: { 200: DecisionResponse, ...errors(400) },
+      },
+    },
+    async (request) => decide(app.db, request.admin.workspaceId, request.body),
   );
 };
 

@@ -13,7 +13,7 @@ const tags = ['Tokens'];
 const TokenMetadata = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    scope: Type.Union([Type.Literal('scim'), Type.Literal('admin')]),
+    scope: Type.Union([Type.Literal('scim'), Type.Literal('admin'), Type.Literal('decision')]),
     role: Nullable(Type.String()),
     description: Nullable(Type.String()),
     createdAt: DateTime,
@@ -54,9 +54,10 @@ const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { adminAccess: 'owner' },
       schema: {
         tags,
-        summary: 'Create a SCIM token for an IdP',
+        summary: 'Create a SCIM token for an IdP, or a decision token for a machine that asks POST /decisions',
         body: Type.Object(
           {
+            scope: Type.Optional(Type.Union([Type.Literal('scim'), Type.Literal('decision')], { description: 'Default scim' })),
             description: Type.Optional(Type.String({ maxLength: 200, description: 'A note for operators, e.g. which IdP uses it' })),
             expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'Default: never' })),
           },
@@ -67,7 +68,11 @@ const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const expiresAt = request.body.expiresInDays ? new Date(Date.now() + request.body.expiresInDays * DAY_MS) : undefined;
-      const { id, token } = await tokens.createScimToken(app.db, { workspaceId: request.admin.workspaceId, description: request.body.description, expiresAt }, adminAudit(request).actor);
+      const { id, token } = await tokens.createToken(
+        app.db,
+        { workspaceId: request.admin.workspaceId, scope: request.body.scope ?? 'scim', description: request.body.description, expiresAt },
+        adminAudit(request).actor,
+      );
       return reply.code(201).header('cache-control', 'no-store').send({ id, token, expiresAt: expiresAt ?? null });
     },
   );

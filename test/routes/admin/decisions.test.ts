@@ -1,0 +1,71 @@
+import t from 'tap';
+import { buildAdminTestApp, json } from './helpers.js';
+
+// Decisions for machines (issue 14 §1): allow or deny per (user, permission) with the reason, the
+// same explanation people get, for users named by id, userName, externalId or email — asked with
+// a decision token that can do nothing else, or with any admin role.
+
+const ctx = await buildAdminTestApp(t);
+const { api, scim } = ctx;
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+async function user(userName: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await scim('POST', '/Users', { schemas: [USER], userName, active: true, ...extra });
+  if (res.statusCode !== 201) throw new Error(res.body);
+  return json(res).id;
+}
+
+const ada = await user('ada@example.com', { externalId: 'okta-ada' });
+const bob = await user('bob@example.com');
+const carol = await user('carol@example.com');
+await user('dup1@example.com', { emails: [{ value: 'shared@example.com' }] });
+await user('dup2@example.com', { emails: [{ value: 'Shared@example.com' }] });
+const cloud = await scim('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'codex-cloud-users', members: [{ value: ada }, { value: carol }] });
+if (cloud.statusCode !== 201) throw new Error(cloud.body);
+await scim('PATCH', `/Users/${carol}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
+
+const created = await api('POST', '/tokens', { body: { scope: 'decision', description: 'Codex gateway' } });
+if (created.statusCode !== 201) throw new Error(`POST /tokens: ${created.statusCode} ${created.body}`);
+const decisionToken: string = json(created).token;
+const asDecider = { token: decisionToken };
+
+t.test('a decision token: allow or deny per user and permission, with why', async (t) => {
+  t.match(decisionToken, /^csd_[A-Za-z0-9_-]{43}$/);
+  const res = await api('POST', '/decisions', { as: asDecider, body: { users: ['okta-ada', bob, 'carol@example.com', 'nobody@example.com', 'shared@example.com'], permissions: ['codex_cloud'] } });
+  t.equal(res.statusCode, 200, res.body);
+  const byUser = new Map(json(res).decisions.map((d: { user: string }) => [d.user, d]));
+  t.match(byUser.get('okta-ada'), { userId: ada, permission: 'codex_cloud', allow: true, decidedBy: 'allow', roles: [{ sources: [{ type: 'group', groupDisplayName: 'codex-cloud-users' }] }], reason: String });
+  t.match(byUser.get(bob), { userId: bob, allow: false });
+  t.match(byUser.get('carol@example.com'), { userId: carol, allow: false, decidedBy: 'inactive', reason: /deactivated/ });
+  t.match(byUser.get('nobody@example.com'), { userId: null, allow: false, decidedBy: 'unknown_user' });
+  t.match(byUser.get('shared@example.com'), { userId: null, allow: false, decidedBy: 'ambiguous_user', reason: /names 2 users/ });
+});
+
+t.test('without a permission list: every permission of the catalogue, in one request for many users', async (t) => {
+  const catalogue = json(await api('GET', '/permissions')).map((p: { key: string }) => p.key);
+  const res = await api('POST', '/decisions', { as: 'compliance', body: { users: [ada, bob] } });
+  t.equal(res.statusCode, 200, 'any admin role may ask too');
+  const decisions = json(res).decisions as Array<{ userId: string; permission: string; allow: boolean }>;
+  t.equal(decisions.length, 2 * catalogue.length);
+  t.same(new Set(decisions.map((d) => d.permission)), new Set(catalogue));
+  const effective = json(await api('GET', `/users/${ada}/effective-permissions`));
+  t.same(decisions.filter((d) => d.userId === ada && d.allow).map((d) => d.permission).sort(), [...effective.granted].sort(), 'the same answer as the explanation for people');
+});
+
+t.test('least privilege and bad requests', async (t) => {
+  t.equal((await api('GET', '/permissions', { as: asDecider })).statusCode, 403, 'a decision token reads nothing else');
+  t.equal((await api('POST', '/tokens', { as: asDecider, body: {} })).statusCode, 403);
+  t.equal((await ctx.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${decisionToken}` } })).statusCode, 401, 'nor provisions');
+  t.equal((await api('POST', '/decisions', { as: null, body: { users: [ada] } })).statusCode, 401);
+  t.equal((await api('POST', '/decisions', { as: asDecider, body: { users: [] } })).statusCode, 400);
+  t.equal((await api('POST', '/decisions', { as: asDecider, body: { users: Array.from({ length: 1001 }, (_, i) => `u${i}`) } })).statusCode, 400);
+  const unknown = await api('POST', '/decisions', { as: asDecider, body: { users: [ada], permissions: ['no_such_permission'] } });
+  t.equal(unknown.statusCode, 400);
+  t.match(json(unknown).detail, /no_such_permission/);
+  t.equal((await api('POST', '/decisions', { as: asDecider, body: { users: [ada], extra: true } })).statusCode, 400);
+});
+
+t.test('a revoked decision token is refused at once', async (t) => {
+  t.equal((await api('DELETE', `/tokens/${json(created).id}`)).statusCode, 204);
+  t.equal((await api('POST', '/decisions', { as: asDecider, body: { users: [ada] } })).statusCode, 401);
+});
