@@ -36,7 +36,7 @@ export async function findPolicy(db: Executor, workspaceId: string, id: string):
  * Reads and row-locks a policy: edits and deletes of one policy apply one after the other.
  * FOR NO KEY UPDATE, not FOR UPDATE: it must not block the KEY SHARE locks that foreign keys
  * to the policy take — a SCIM write recomputing user_policy (which references the policy) holds
- * the audit chain head that this edit will wait for, and FOR UPDATE would deadlock the two.
+ * the workspace's access lock that this edit will wait for, and FOR UPDATE would deadlock the two.
  */
 export async function lockPolicy(db: Executor, workspaceId: string, id: string): Promise<PolicyRow | undefined> {
   if (!isUuid(id)) return undefined;

@@ -22,6 +22,7 @@ import { findUsersByRef } from '../repositories/effective-access.repository.js';
 import { isUuid } from '../repositories/ids.js';
 import { DomainError, conflict, invalid } from './admin-errors.js';
 import { findGroupByRef } from './admin-directory.service.js';
+import { GENESIS_HASH } from '../audit/hash-chain.js';
 import type { NoteVerifier } from '../audit/signed-note.js';
 import { findAuditLog } from './audit-log.service.js';
 import { verifyAuditLog } from './audit-verify.service.js';
@@ -416,7 +417,6 @@ export interface AuditVerifyReport extends AuditVerifyResult {
 // Each retry is caused by a purge batch that committed meanwhile; purges end (nothing older than
 // the cutoff is left), so this bound is only a guard.
 const MAX_VERIFY_ATTEMPTS = 50;
-const GENESIS_HASH = '0'.repeat(64);
 
 /**
  * The Merkle log and the old chain (verifyAuditLog) plus the retention checkpoint: the newest

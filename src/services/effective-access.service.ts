@@ -41,9 +41,9 @@ export interface AccessChange {
 /**
  * Recomputes the effective access of the users in `scope` set-based in SQL, updates user_access
  * where it differs, and appends one `access.changed` event per user whose granted permissions
- * changed (`causeId` = the event of the change, which the caller has already appended — that
- * append also holds the workspace's chain-head lock, which serialises recomputes). Users whose
- * access did not change get no event.
+ * changed (`causeId` = the event of the change, which the caller has already appended; the commit
+ * step's locks serialise recomputes of one user, src/services/commit.ts). Users whose access did
+ * not change get no event.
  */
 export async function recomputeEffectiveAccess(trx: Transaction<Database>, audit: AuditContext, scope: AccessScope, cause: AccessCause): Promise<AccessChange[]> {
   const rows = await recomputeAccess(trx, audit.workspaceId, scope);
@@ -128,9 +128,9 @@ async function groupNames(trx: Transaction<Database>, workspaceId: string, event
  * so a user is attributed to the first one that changes them and later ones find nothing left:
  * a deleted role's holders to role.deleted, not to the mapping.deleted events before it.
  *
- * Everything here runs after the commit's audit append, under the workspace's chain-head lock
- * that every write takes there: the groups a mapping matches and the mappings a group is named
- * by are read with every write committed before this one visible, and none can commit meanwhile.
+ * Everything here runs in the commit step, under its locks: a mapping change holds the
+ * workspace's access lock exclusively, so the groups it matches are read with every membership
+ * write committed before it visible, and none can commit meanwhile.
  */
 async function accessWork(trx: Transaction<Database>, workspaceId: string, events: readonly CommittedEvent[]): Promise<AccessWork[]> {
   const work: AccessWork[] = [];
@@ -141,7 +141,7 @@ async function accessWork(trx: Transaction<Database>, workspaceId: string, event
 
   const mappings = events.filter(MAPPING);
   if (mappings.length > 0) {
-    // Matched after the append, under the chain-head lock: every SCIM write committed before is seen.
+    // Matched under the exclusive access lock: every SCIM write committed before is seen.
     const groupIds = new Set<string>();
     for (const e of mappings) {
       const { matchedBy, value } = (e.data ?? {}) as { matchedBy?: string; value?: string };

@@ -149,9 +149,9 @@ export type PolicyCause = string | ((userId: string) => string);
 /**
  * Recomputes the effective policy of `scope` set-based in SQL, updates user_policy, and appends
  * one `policy.effective_changed` event per user whose enforced document changed, with `causeId`
- * = the event of the change. Call it after the change's own events are appended: that append
- * holds the workspace's chain-head lock until commit, which serialises recomputes, so the last
- * transaction to commit always computes from everything committed before it.
+ * = the event of the change. Runs in the commit step, under its locks (src/services/commit.ts):
+ * recomputes of one user run one after the other, so the last transaction to commit computes
+ * from everything committed before it.
  */
 export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<{ userId: string }[]> {
   const changes = await repo.recomputeUserPolicies(trx, audit.workspaceId, scope);

@@ -4,6 +4,7 @@ import t from 'tap';
 import type { AuditActor } from '../../src/audit/types.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import {
+  authenticateToken,
   authenticateScimToken,
   createScimToken,
   createToken,
@@ -125,7 +126,7 @@ t.test('revoke: the token stops working, a second revoke changes nothing, unknow
   await t.rejects(revokeToken(db, 'not-a-uuid', actor), TokenNotFoundError);
 });
 
-t.test('non-SCIM tokens never authenticate as SCIM; admin tokens are not yet creatable', async (t) => {
+t.test('tokens authenticate only in their own scope; admin tokens are minted as JWTs elsewhere', async (t) => {
   const token = `csb_${'A'.repeat(43)}`;
   await db
     .insertInto('api_tokens')
@@ -133,8 +134,15 @@ t.test('non-SCIM tokens never authenticate as SCIM; admin tokens are not yet cre
     .execute();
   t.equal(await authenticateScimToken(db, token), undefined);
 
-  await t.rejects(createToken(db, { workspaceId, scope: 'admin', role: 'owner' }, actor), { message: /not yet supported/ });
+  await t.rejects(createToken(db, { workspaceId, scope: 'admin', role: 'owner' }, actor), { message: /Admin tokens are JWTs/ });
   await t.rejects(createToken(db, { workspaceId, scope: 'scim', role: 'owner' }, actor), TokenError);
+
+  const decision = await createToken(db, { workspaceId, scope: 'decision' }, actor);
+  t.match(decision.token, /^csd_[A-Za-z0-9_-]{43}$/);
+  t.equal(await authenticateScimToken(db, decision.token), undefined, 'a decision token does not provision');
+  t.match(await authenticateToken(db, decision.token, 'decision'), { tokenId: decision.id, workspaceId });
+  const scim = await createScimToken(db, { workspaceId }, actor);
+  t.equal(await authenticateToken(db, scim.token, 'decision'), undefined, 'nor does a SCIM token decide');
 });
 
 t.test('create refuses unknown workspaces and bad descriptions', async (t) => {
