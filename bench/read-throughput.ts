@@ -1,10 +1,9 @@
-import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { isMain, parseOptions, type BenchOptions } from './lib/cli.js';
 import { startEnvironment, withCpu } from './lib/environment.js';
 import { BenchClient } from './lib/http.js';
-import { cannon, sequential, type BenchRequest, type CannonResult } from './lib/measure.js';
+import { helloWorld } from './lib/hello.js';
+import { cannon, sequential, type BenchRequest } from './lib/measure.js';
 import { createToken } from '../src/services/tokens.service.js';
 import { codeLine, log, machineLine, ms, num, table, writeSection } from './lib/report.js';
 import { addAllUsers, createGroup, seedUsers } from './lib/seed.js';
@@ -15,15 +14,6 @@ import { addAllUsers, createGroup, seedUsers } from './lib/seed.js';
 
 const USERS = 1_000;
 
-async function helloWorld(connections: number, seconds: number): Promise<CannonResult> {
-  const child = fork(fileURLToPath(new URL('./lib/hello-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  try {
-    const address = await new Promise<string>((resolve) => child.on('message', (m: { address: string }) => resolve(m.address)));
-    return await cannon(new BenchClient(address, 'none', 'application/json'), { connections, seconds, expect: [200], requestsFor: () => [{ method: 'GET', path: '/api/hello' }] });
-  } finally {
-    child.disconnect();
-  }
-}
 
 export async function runReadThroughput(options: BenchOptions): Promise<void> {
   const env = await startEnvironment('read-throughput', { durable: options.durable });

@@ -1,15 +1,13 @@
-import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateKey } from '../src/audit/signed-note.js';
 import * as usersService from '../src/services/users.service.js';
 import { isMain, parseOptions, type BenchOptions } from './lib/cli.js';
 import { startEnvironment, withCpu, type BenchEnvironment } from './lib/environment.js';
 import { capture, statementTable } from './lib/explain.js';
-import { BenchClient } from './lib/http.js';
+import { helloWorld } from './lib/hello.js';
 import { cannon, type CannonResult } from './lib/measure.js';
 import { codeLine, log, machineLine, ms, num, table, writeSection } from './lib/report.js';
 import { memberPatch } from './lib/scim-bodies.js';
@@ -37,16 +35,6 @@ interface Probe {
   load: number;
 }
 
-/** The machine's ceiling: autocannon against a hello-world in its own process. */
-async function helloWorld(connections: number, seconds: number): Promise<CannonResult> {
-  const child = fork(fileURLToPath(new URL('./lib/hello-process.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  try {
-    const address = await new Promise<string>((resolve) => child.on('message', (m: { address: string }) => resolve(m.address)));
-    return await cannon(new BenchClient(address, 'none', 'application/json'), { connections, seconds, expect: [200], requestsFor: () => [{ method: 'GET', path: '/api/hello' }] });
-  } finally {
-    child.disconnect();
-  }
-}
 
 /** Seconds between an event's write and its sealing, from the service's own histogram: the bucket holding the 99th percentile. */
 async function sealingLagP99(env: BenchEnvironment): Promise<{ p99: string; events: number }> {

@@ -1,7 +1,8 @@
 import { leafEntry } from './leaf.js';
 import { leafHash, rangeHashFrom, type Hash } from './merkle.js';
 import { openNote, parseCheckpoint, type Checkpoint, type NoteVerifier } from './signed-note.js';
-import type { AuditActor, AuditTargetType } from './types.js';
+import type { ExportRecord, ExportTrailer } from '../services/audit-export.service.js';
+import type { AuditTargetType } from './types.js';
 
 // Verifying an export file with nothing but the verifier key (and, optionally, heads a witness
 // kept): what `codex-scim audit verify FILE` runs, and what the README describes for auditors
@@ -23,28 +24,8 @@ export interface OfflineReport {
   witnessed: number;
 }
 
-interface ExportLine {
-  id: string;
-  type: string;
-  timestamp: string;
-  workspace: { id: string };
-  actor: AuditActor;
-  target: { type: AuditTargetType; id: string };
-  details: Record<string, unknown>;
-  causeId: string | null;
-  requestId: string | null;
-  seq: number;
-  leafIndex: number;
-  leafHash: string;
-  hash: string | null;
-}
-
-interface Trailer {
-  checkpoint: { treeSize: number; rootHash: string; note: string; signed: boolean; complement: Array<[number, number, string]> };
-}
-
 /** The leaf an export line commits to, recomputed from its fields. */
-export function exportLineLeaf(line: ExportLine): Hash {
+export function exportLineLeaf(line: ExportRecord): Hash {
   return leafHash(
     leafEntry({
       id: line.id,
@@ -54,7 +35,7 @@ export function exportLineLeaf(line: ExportLine): Hash {
       actor: line.actor,
       requestId: line.requestId,
       type: line.type,
-      targetType: line.target.type,
+      targetType: line.target.type as AuditTargetType,
       targetId: line.target.id,
       data: line.details,
       causeId: line.causeId,
@@ -82,7 +63,7 @@ function readCheckpoint(note: string, verifier: NoteVerifier | undefined, proble
 export function verifyExport(fileText: string, options: { verifier?: NoteVerifier; witnessed?: readonly string[] }): OfflineReport {
   const problems: string[] = [];
   const leaves = new Map<number, Hash>();
-  let trailer: Trailer | undefined;
+  let trailer: ExportTrailer | undefined;
   let events = 0;
   const lines = fileText.split('\n').filter((l) => l.trim() !== '');
   lines.forEach((text, i) => {
@@ -95,10 +76,10 @@ export function verifyExport(fileText: string, options: { verifier?: NoteVerifie
     }
     if (record && typeof record === 'object' && 'checkpoint' in record) {
       if (i !== lines.length - 1) problems.push(`line ${i + 1}: the checkpoint must be the last line`);
-      trailer = record as Trailer;
+      trailer = record as ExportTrailer;
       return;
     }
-    const line = record as ExportLine;
+    const line = record as ExportRecord;
     events++;
     const leaf = exportLineLeaf(line);
     if (leaf.toString('base64') !== line.leafHash) problems.push(`event ${line.id} (line ${i + 1}): its fields do not hash to its leaf: it was altered`);
