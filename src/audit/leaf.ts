@@ -7,7 +7,7 @@ import type { AuditEvent } from './types.js';
 // verifier reading an export line. Version 2; version 1 was the hash chain's document.
 // `chainHash` is present only on events of the old chain, so the tree protects that hash too.
 
-export const LEAF_VERSION = 2;
+const LEAF_VERSION = 2;
 
 export type LeafFields = Pick<AuditEvent, 'id' | 'workspaceId' | 'seq' | 'occurredAt' | 'actor' | 'requestId' | 'type' | 'targetType' | 'targetId' | 'data' | 'causeId' | 'hash'>;
 

@@ -9,7 +9,7 @@ export type Hash = Buffer;
 /** A half-open range of leaf indices. */
 export type Range = readonly [lo: number, hi: number];
 /** A stored complete subtree: leaves [index·2^level, (index+1)·2^level). */
-export type NodeRef = readonly [level: number, index: number];
+type NodeRef = readonly [level: number, index: number];
 
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
@@ -25,7 +25,7 @@ export function nodeHash(left: Hash, right: Hash): Hash {
 }
 
 /** The largest power of two smaller than n (n ≥ 2). */
-export function splitPoint(n: number): number {
+function splitPoint(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;

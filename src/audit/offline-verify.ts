@@ -25,7 +25,7 @@ export interface OfflineReport {
 }
 
 /** The leaf an export line commits to, recomputed from its fields. */
-export function exportLineLeaf(line: ExportRecord): Hash {
+function exportLineLeaf(line: ExportRecord): Hash {
   return leafHash(
     leafEntry({
       id: line.id,

@@ -29,7 +29,7 @@ import type { AuditEvent } from './types.js';
 // reader paging sealed events by seq never finds one appear behind its cursor.
 /** Key of the advisory lock all sealers share ("auditSe" in ASCII). */
 const SEALER_LOCK = sql.lit('27432146867344229');
-export const SEAL_BATCH = 5_000;
+const SEAL_BATCH = 5_000;
 
 export interface SealOptions {
   /** Signs each new checkpoint; without one, checkpoints are stored unsigned. */
@@ -160,13 +160,13 @@ async function sealBatch(db: Db, horizon: number, options: SealOptions): Promise
 }
 
 /** A candidate horizon: final once no transaction with an id up to `bound` is running. */
-export interface Horizon {
+interface Horizon {
   seq: number;
   bound: string;
 }
 
 /** Steps 1 and 2 above: two statements, so that the id is taken after the sequence is read. */
-export async function takeHorizon(db: Db): Promise<Horizon> {
+async function takeHorizon(db: Db): Promise<Horizon> {
   const seq = await sql<{ last_value: string | number; is_called: boolean }>`select last_value, is_called from audit_events_seq`.execute(db);
   const drawn = seq.rows[0]!;
   const id = await sql<{ bound: string }>`select pg_current_xact_id()::text as bound`.execute(db);
@@ -174,13 +174,13 @@ export async function takeHorizon(db: Db): Promise<Horizon> {
 }
 
 /** Step 3. */
-export async function isFinal(db: Db, horizon: Horizon): Promise<boolean> {
+async function isFinal(db: Db, horizon: Horizon): Promise<boolean> {
   const result = await sql<{ final: boolean }>`select pg_snapshot_xmin(pg_current_snapshot()) > ${horizon.bound}::xid8 as final`.execute(db);
   return result.rows[0]?.final === true;
 }
 
 /** Seals every event at or below a final horizon, batch after batch; returns how many. */
-export async function sealThrough(db: Db, horizon: number, options: SealOptions): Promise<number> {
+async function sealThrough(db: Db, horizon: number, options: SealOptions): Promise<number> {
   const batchSize = options.batchSize ?? SEAL_BATCH;
   let total = 0;
   for (;;) {
@@ -194,7 +194,7 @@ export async function sealThrough(db: Db, horizon: number, options: SealOptions)
 }
 
 /** How long a reader waits for the writes in flight when it asks for everything committed to be sealed. */
-export const SEAL_WAIT_MS = 10_000;
+const SEAL_WAIT_MS = 10_000;
 
 /**
  * Seals everything committed before the call: takes a horizon and waits (polling, at most
