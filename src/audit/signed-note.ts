@@ -94,6 +94,11 @@ export function signNote(text: string, signer: NoteSigner): string {
   return `${text}\n— ${signer.name} ${Buffer.concat([id, signer.sign(text)]).toString('base64')}\n`;
 }
 
+/** Whether a note carries signature lines (it may still fail to verify: see openNote). */
+export function hasSignatures(note: string): boolean {
+  return note.includes('\n\n— ');
+}
+
 export type OpenedNote = { text: string; verified: true; keyName: string } | { text: string | undefined; verified: false; reason: string };
 
 /**

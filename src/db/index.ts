@@ -64,6 +64,15 @@ function prepareStatements(client: pg.PoolClient): void {
   };
 }
 
+/**
+ * A consistent read: `work` runs in one repeatable-read transaction (one snapshot for every query
+ * of the answer), unless the caller is already in a transaction.
+ */
+export async function consistentRead<T>(db: Executor, work: (db: Executor) => Promise<T>): Promise<T> {
+  if (db.isTransaction) return work(db);
+  return (db as Db).transaction().setIsolationLevel('repeatable read').execute((trx) => work(trx));
+}
+
 /** A Kysely on a dialect, every statement's latency recorded in db_query_duration_seconds. */
 export function kyselyOn(dialect: Dialect): Kysely<Database> {
   return new Kysely<Database>({ dialect, log: observeQuery });

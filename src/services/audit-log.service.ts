@@ -1,6 +1,6 @@
 import type { Db, Executor } from '../db/index.js';
 import { checkpointOrigin, loadNodes, sealPending, type SealOptions } from '../audit/sealer.js';
-import { checkpointText, parseCheckpoint, signNote } from '../audit/signed-note.js';
+import { checkpointText, hasSignatures, parseCheckpoint, signNote } from '../audit/signed-note.js';
 import { consistencyRanges, EMPTY_ROOT, foldNodes, inclusionRanges, rangeNodes, type Hash, type Range } from '../audit/merkle.js';
 import { eventLeafHash } from '../audit/leaf.js';
 import { toAuditEvent } from '../repositories/audit.repository.js';
@@ -61,7 +61,7 @@ export async function latestHead(db: Db, workspaceId: string, seal: SealOptions)
   const log = await findAuditLog(db, workspaceId);
   if (log?.checkpoint) {
     const { size, rootHash } = parseCheckpoint(log.checkpoint)!;
-    return { treeSize: size, rootHash: rootHash.toString('base64'), checkpoint: log.checkpoint, signed: log.checkpoint.includes('\n\n— ') };
+    return { treeSize: size, rootHash: rootHash.toString('base64'), checkpoint: log.checkpoint, signed: hasSignatures(log.checkpoint) };
   }
   // Nothing sealed yet: the empty tree, whose root is the hash of the empty string (RFC 9162).
   const text = checkpointText({ origin: checkpointOrigin(seal.origin, workspaceId), size: 0, rootHash: EMPTY_ROOT });

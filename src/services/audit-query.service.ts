@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Transaction } from 'kysely';
 import { AUDIT_EVENT_TYPES, type AuditActor, type AuditActorType, type AuditEvent, type AuditVerifyResult } from '../audit/types.js';
-import type { Database, Executor } from '../db/index.js';
+import { consistentRead, type Executor } from '../db/index.js';
 import {
   checkpointDigest,
   findCheckpointAccess,
@@ -23,7 +22,7 @@ import { isUuid } from '../repositories/ids.js';
 import { DomainError, conflict, invalid } from './admin-errors.js';
 import { findGroupByRef } from './admin-directory.service.js';
 import { GENESIS_HASH } from '../audit/hash-chain.js';
-import type { NoteVerifier } from '../audit/signed-note.js';
+import { hasSignatures, type NoteVerifier } from '../audit/signed-note.js';
 import { findAuditLog } from './audit-log.service.js';
 import { verifyAuditLog } from './audit-verify.service.js';
 
@@ -248,14 +247,6 @@ async function historyBasis(db: Executor, workspaceId: string, at: Date): Promis
   };
 }
 
-/**
- * One snapshot for the whole answer (repeatable read): a purge committing midway would otherwise
- * move events into the checkpoint between two of our queries.
- */
-async function snapshotRead<T>(db: Executor, work: (db: Executor) => Promise<T>): Promise<T> {
-  if (db.isTransaction) return work(db);
-  return (db as Exclude<Executor, Transaction<Database>>).transaction().setIsolationLevel('repeatable read').execute((trx) => work(trx));
-}
 
 export interface MemberAsOfView {
   userId: string;
@@ -296,7 +287,8 @@ export async function groupMembersAsOf(
   const groupId = await historyGroupId(db, workspaceId, groupIdRaw);
   const limit = checkLimit(page.limit);
   const afterId = decodeIdCursor('m', at, page.cursor);
-  return snapshotRead(db, async (db) => {
+  // One snapshot: a purge committing midway would move events into the checkpoint between two queries.
+  return consistentRead(db, async (db) => {
     const { basis, purge } = await historyBasis(db, workspaceId, at);
     if (!(await hasHistory(db, workspaceId, 'group', groupId))) throw new DomainError('not_found', `The audit trail records no group ${groupId}`);
     const [rows, lifecycle] = await Promise.all([
@@ -343,7 +335,7 @@ export interface EffectivePermissionsAsOf {
 
 /** A user's effective permissions at instant `at`, from the access.changed events recorded for it. */
 export async function effectivePermissionsAsOf(db: Executor, workspaceId: string, userRef: string, at: Date): Promise<EffectivePermissionsAsOf> {
-  return snapshotRead(db, async (db) => {
+  return consistentRead(db, async (db) => {
     const userId = await resolveUserId(db, workspaceId, userRef);
     const { basis, purge } = await historyBasis(db, workspaceId, at);
     if (!(await hasHistory(db, workspaceId, 'user', userId))) throw new DomainError('not_found', `The audit trail records no user ${userId}`);
@@ -436,7 +428,7 @@ export async function verifyAudit(db: Executor, workspaceId: string, options: { 
       workspaceId,
       ...result,
       ok: result.ok && (checkpoint === null || checkpoint.ok),
-      tree: { size: log?.treeSize ?? 0, rootHash: log?.rootHash?.toString('base64') ?? null, signed: log?.checkpoint?.includes('\n\n— ') ?? false },
+      tree: { size: log?.treeSize ?? 0, rootHash: log?.rootHash?.toString('base64') ?? null, signed: log?.checkpoint ? hasSignatures(log.checkpoint) : false },
       anchor: { seq: log?.anchorSeq ?? 0, hash: log?.anchorHash ?? GENESIS_HASH },
       checkpoint,
     };
@@ -444,7 +436,7 @@ export async function verifyAudit(db: Executor, workspaceId: string, options: { 
 }
 
 async function verifyCheckpoint(db: Executor, workspaceId: string): Promise<AuditVerifyReport['checkpoint']> {
-  return snapshotRead(db, async (db) => {
+  return consistentRead(db, async (db) => {
     const [log, purge, digest] = await Promise.all([findAuditLog(db, workspaceId), findLatestPurge(db, workspaceId), checkpointDigest(db, workspaceId)]);
     const purgedThrough = log?.purgedThrough ?? 0;
     if (purgedThrough === 0) {

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { AccessValidationError } from '../access/errors.js';
 import type { Decision as Decider, ResolvedRole } from '../access/resolve.js';
-import type { Executor } from '../db/index.js';
+import { consistentRead, type Executor } from '../db/index.js';
 import { isUuid, uuidArray } from '../repositories/ids.js';
-import { consistentRead, explainUsers } from './effective-access.service.js';
+import { explainUsers } from './effective-access.service.js';
 
 // Decisions for machines (issue 14 §1): may these users do these things, and why — the same
 // explanation the admin API gives people, from one snapshot, for up to MAX_DECISION_USERS users
@@ -44,14 +44,17 @@ async function resolveRefs(db: Executor, workspaceId: string, refs: readonly str
     union all
     select x.ref, u.id, 2 from jsonb_array_elements_text(${JSON.stringify(refs)}::jsonb) as x(ref) join users u on u.workspace_id = ${workspaceId} and u.external_id = x.ref`.execute(db);
   // The first way a ref matches decides (an id beats a userName that looks like an id).
+  const refsOfId = new Map<string, string[]>();
+  for (const ref of refs.filter(isUuid)) refsOfId.set(ref.toLowerCase(), [...(refsOfId.get(ref.toLowerCase()) ?? []), ref]);
   const best = new Map<string, number>();
   for (const row of direct.rows) {
-    const ref = row.how === 0 ? refs.find((r) => r.toLowerCase() === row.ref)! : row.ref;
     const how = Number(row.how);
-    if ((best.get(ref) ?? 9) < how) continue;
-    if ((best.get(ref) ?? 9) > how) found.set(ref, []);
-    best.set(ref, how);
-    found.get(ref)!.push(row.id);
+    for (const ref of how === 0 ? (refsOfId.get(row.ref) ?? []) : [row.ref]) {
+      if ((best.get(ref) ?? 9) < how) continue;
+      if ((best.get(ref) ?? 9) > how) found.set(ref, []);
+      best.set(ref, how);
+      found.get(ref)!.push(row.id);
+    }
   }
   const left = refs.filter((r) => !found.has(r) && r.includes('@'));
   if (left.length > 0) {
@@ -59,9 +62,11 @@ async function resolveRefs(db: Executor, workspaceId: string, refs: readonly str
       select distinct lower(e->>'value') as email, u.id from users u
         cross join jsonb_array_elements(case when jsonb_typeof(u.resource->'emails') = 'array' then u.resource->'emails' else '[]'::jsonb end) as e
        where u.workspace_id = ${workspaceId} and lower(e->>'value') in (select jsonb_array_elements_text(${JSON.stringify(left.map((r) => r.toLowerCase()))}::jsonb))`.execute(db);
+    const usersOfEmail = new Map<string, string[]>();
+    for (const row of byEmail.rows) usersOfEmail.set(row.email, [...(usersOfEmail.get(row.email) ?? []), row.id]);
     for (const ref of left) {
-      const matches = byEmail.rows.filter((r) => r.email === ref.toLowerCase()).map((r) => r.id);
-      if (matches.length > 0) found.set(ref, matches);
+      const matches = usersOfEmail.get(ref.toLowerCase());
+      if (matches) found.set(ref, matches);
     }
   }
   return found;

@@ -4,7 +4,7 @@ import type { ResolutionStrategy } from '../access/model.js';
 import { diffGranted, explain, type PermissionExplanation, type ResolvedRole } from '../access/resolve.js';
 import { checkLimit, checkPermissionKey } from '../access/validate.js';
 import type { AuditContext, NewAuditEvent } from '../audit/types.js';
-import type { Executor } from '../db/index.js';
+import { consistentRead, type Executor } from '../db/index.js';
 import type { Database } from '../db/types.js';
 import { findPermission, groupNamesOf, groupsMatching, loadAccessModel, mappingsReferTo } from '../repositories/access.repository.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
@@ -257,11 +257,6 @@ export interface EffectiveAccess {
 
 export const MAX_BATCH = 1000;
 
-/** A consistent read: one transaction (repeatable read) unless the caller is already in one. */
-export async function consistentRead<T>(db: Executor, work: (db: Executor) => Promise<T>): Promise<T> {
-  if (db.isTransaction) return work(db);
-  return (db as Exclude<Executor, Transaction<Database>>).transaction().setIsolationLevel('repeatable read').execute((trx) => work(trx));
-}
 
 export async function explainUsers(db: Executor, workspaceId: string, userIds: readonly string[]): Promise<EffectiveAccess[]> {
   const [model, facts] = await Promise.all([loadAccessModel(db, workspaceId), loadUserAccessFacts(db, workspaceId, userIds)]);

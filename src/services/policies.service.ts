@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { AuditContext, NewAuditEvent } from '../audit/types.js';
-import type { Db, Executor } from '../db/index.js';
+import { consistentRead, type Db, type Executor } from '../db/index.js';
 import type { Database, PolicyRow, PolicyVersionRow } from '../db/types.js';
 import { formatProblem, parsePolicyToml, type ParsedPolicy, type PolicyProblem } from '../policies/parse.js';
 import { resolvePolicy, type PolicyRef, type RuleView, type SkippedRule } from '../policies/resolve.js';
@@ -567,11 +567,6 @@ export async function setFallback(db: Db, audit: AuditContext, policyId: string 
 
 // ---- look-ups ------------------------------------------------------------------------------
 
-/** A consistent read: one repeatable-read transaction unless the caller is already in one. */
-async function consistentRead<T>(db: Executor, work: (db: Executor) => Promise<T>): Promise<T> {
-  if (db.isTransaction) return work(db);
-  return (db as Db).transaction().setIsolationLevel('repeatable read').execute((trx) => work(trx));
-}
 
 async function loadRulesAndFallback(db: Executor, workspaceId: string): Promise<{ rules: RuleView[]; fallback: PolicyRef | null }> {
   const view = await assignmentView(db, workspaceId);
