@@ -35,12 +35,18 @@ t.test('openapi/openapi.json is current', async (t) => {
 
   const doc = JSON.parse(fresh);
   const paths = Object.keys(doc.paths);
-  for (const path of ['/scim/v2/Users', '/scim/v2/Groups/{id}', '/api/v1/users/{user}/effective-permissions', '/api/v1/permissions/{key}/holders', '/api/v1/effective-permissions:batch', '/api/v1/roles', '/api/v1/mappings', '/api/v1/settings']) {
+  for (const path of ['/scim/v2/Users', '/scim/v2/Groups/{id}', '/api/v1/users/{user}/effective-permissions', '/api/v1/permissions/{key}/holders', '/api/v1/effective-permissions:batch', '/api/v1/roles', '/api/v1/mappings', '/api/v1/settings', '/api/v1/me/requirements.toml', '/api/v1/me/access']) {
     t.ok(paths.includes(path), `documents ${path}`);
   }
   t.match(doc.components.securitySchemes, { scimBearer: { type: 'http', scheme: 'bearer' }, adminBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } });
-  const adminOps = paths.filter((p) => p.startsWith('/api/v1/')).flatMap((p) => Object.values(doc.paths[p]) as Array<{ security?: unknown }>);
-  t.ok(adminOps.length > 20 && adminOps.every((op) => JSON.stringify(op.security) === '[{"adminBearer":[]}]'), 'every admin operation requires adminBearer');
+  const expected = (path: string) => (path.startsWith('/api/v1/me/') ? '[{"userBearer":[]}]' : '[{"adminBearer":[]}]');
+  const adminPaths = paths.filter((p) => p.startsWith('/api/v1/'));
+  t.ok(adminPaths.length > 20, 'the admin API is documented');
+  t.same(
+    adminPaths.filter((p) => (Object.values(doc.paths[p]) as Array<{ security?: unknown }>).some((op) => JSON.stringify(op.security) !== expected(p))),
+    [],
+    "every admin operation requires adminBearer, and /me the user's own IdP token (userBearer)",
+  );
   t.same(doc.security, [{ scimBearer: [] }], 'SCIM operations inherit scimBearer');
 });
 

@@ -36,8 +36,11 @@ export class Secret {
 export interface OidcConfig {
   /** Expected `iss`, exactly as the IdP writes it. */
   readonly issuer: string;
-  /** Expected `aud` (the client id or API identifier registered for the bridge). */
-  readonly audience: string;
+  /**
+   * Accepted `aud` values, any one of which a token must name: the API identifier its access
+   * tokens carry and the client id its ID tokens carry (Codex clients may send either).
+   */
+  readonly audiences: readonly string[];
   readonly jwksUrl: string;
   /** Name of the workspace whose SCIM users the tokens' subjects are matched against. */
   readonly workspace: string;
@@ -164,9 +167,11 @@ function oidc(env: Env): OidcConfig | undefined {
   if (parsed.protocol === 'http:' && !LOOPBACK_HOSTS.has(parsed.hostname)) {
     throw new ConfigError('OIDC_JWKS_URL must use https: (http: is accepted only for a loopback address)');
   }
+  const audiences = list(env, 'OIDC_AUDIENCE', []);
+  if (audiences.length === 0) throw new ConfigError('OIDC_AUDIENCE must name at least one audience');
   return Object.freeze({
     issuer: env.OIDC_ISSUER!,
-    audience: env.OIDC_AUDIENCE!,
+    audiences: Object.freeze(audiences),
     jwksUrl,
     workspace: env.OIDC_WORKSPACE || 'default',
     subjectClaim: env.OIDC_SUBJECT_CLAIM || 'sub',

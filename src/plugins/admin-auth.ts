@@ -14,9 +14,11 @@ import { authenticateToken, DECISION_TOKEN_PREFIX, type AuthenticatedScimToken }
  * `manage`: changes to roles, permissions, mappings, direct roles, the default role (owner,
  * codex-admin); `audit`: the audit trail (owner, compliance — as in Codex, the Security/Compliance
  * admin reads it and a Codex Admin does not); `owner`: workspace settings (owner only); `decide`:
- * access decisions (any admin role, and decision tokens, which may call nothing else).
+ * access decisions (any admin role, and decision tokens, which may call nothing else); `self`:
+ * what applies to the caller (/me), for any active provisioned user signed in with their own IdP
+ * token, admin or not.
  */
-export type AdminAccess = 'read' | 'manage' | 'audit' | 'owner' | 'decide';
+export type AdminAccess = 'read' | 'manage' | 'audit' | 'owner' | 'decide' | 'self';
 
 export const ROLES_FOR: Readonly<Record<AdminAccess, readonly CallerRole[]>> = {
   read: ['owner', 'codex-admin', 'compliance'],
@@ -24,6 +26,7 @@ export const ROLES_FOR: Readonly<Record<AdminAccess, readonly CallerRole[]>> = {
   audit: ['owner', 'compliance'],
   owner: ['owner'],
   decide: ['owner', 'codex-admin', 'compliance', 'decision'],
+  self: ['owner', 'codex-admin', 'compliance', 'user'],
 };
 
 declare module 'fastify' {
@@ -60,10 +63,9 @@ export function installAdminAuth(app: FastifyInstance, config: Config): void {
   app.addHook('onRoute', (route) => {
     const access = route.config?.adminAccess;
     if (!access) throw new Error(`Admin route ${route.method} ${route.url} declares no config.adminAccess`);
-    const roles = ROLES_FOR[access].join(', ');
     if (route.schema && !route.schema.hide) {
-      route.schema.security ??= [{ adminBearer: [] }];
-      const note = `Roles: ${roles}.`;
+      route.schema.security ??= [access === 'self' ? { userBearer: [] } : { adminBearer: [] }];
+      const note = access === 'self' ? "Any active provisioned user, with their own IdP token." : `Roles: ${ROLES_FOR[access].join(', ')}.`;
       // GET routes share their schema object with the HEAD route Fastify adds: note it once.
       if (!route.schema.description?.endsWith(note)) {
         route.schema.description = route.schema.description ? `${route.schema.description}\n\n${note}` : note;
@@ -85,6 +87,12 @@ export function installAdminAuth(app: FastifyInstance, config: Config): void {
     logActor(request, `admin:${request.admin.subject}`);
     const access = request.routeOptions.config.adminAccess;
     // Unmatched URLs have no route config; they get the scope's 404 after authentication.
+    if (access === 'self' && request.admin.userId === undefined) {
+      throw new AdminAuthError(403, `${request.routeOptions.url} describes the caller: it needs the user's own IdP token, not a bridge or decision token`);
+    }
+    if (access && request.admin.role === 'user' && access !== 'self') {
+      throw new AdminAuthError(403, `The user ${request.admin.display} is in none of the IdP groups that grant an admin role`);
+    }
     if (access && !ROLES_FOR[access].includes(request.admin.role)) {
       throw new AdminAuthError(403, `The ${request.admin.role} role may not ${request.method} ${request.routeOptions.url}; it requires ${ROLES_FOR[access].join(' or ')}`);
     }

@@ -38,6 +38,12 @@ export default fp(
                 'Admin JWT: either minted by the bridge (codex-scim token create --scope admin --role owner|codex-admin|compliance) ' +
                 "or issued by the company's OpenID Connect provider for a provisioned user whose IdP groups grant an admin role.",
             },
+            userBearer: {
+              type: 'http',
+              scheme: 'bearer',
+              bearerFormat: 'JWT',
+              description: "An end user's own access or ID token from the company's OpenID Connect provider (OIDC_*), matched to their SCIM user.",
+            },
           },
         },
         // The SCIM default; every admin route declares adminBearer itself.

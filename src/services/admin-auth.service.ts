@@ -14,6 +14,8 @@ import { ADMIN_TOKEN_ISSUER, describeJoseError, verifyBridgeAdminToken, type Adm
 /** Only asymmetric algorithms for IdP tokens: an HMAC "signed" with a public key must not pass. */
 const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** Codex's own advice to a user it denies, so end users read the same thing from the bridge. */
+export const CONTACT_ADMIN = 'Contact your administrator for access.';
 
 export interface AdminAuthenticator {
   authenticate(db: Db, jwt: string): Promise<AdminPrincipal>;
@@ -61,7 +63,7 @@ async function matchUser(db: Db, workspaceId: string, config: OidcConfig, payloa
     if (matches.length > 1) throw new AdminAuthError(403, `Several provisioned users have the email ${JSON.stringify(email)}; refusing to guess`);
     if (matches[0]) return matches[0];
   }
-  throw new AdminAuthError(403, 'The token is valid but names no user provisioned to this service over SCIM');
+  throw new AdminAuthError(403, `The token is valid but names no user provisioned to this service over SCIM. ${CONTACT_ADMIN}`);
 }
 
 function createOidcVerifier(config: OidcConfig): (db: Db, jwt: string) => Promise<AdminPrincipal> {
@@ -81,7 +83,7 @@ function createOidcVerifier(config: OidcConfig): (db: Db, jwt: string) => Promis
       ({ payload } = await jwtVerify(jwt, jwks, {
         algorithms: OIDC_ALGORITHMS,
         issuer: config.issuer,
-        audience: config.audience,
+        audience: [...config.audiences],
         requiredClaims: ['exp'],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       }));
@@ -92,10 +94,10 @@ function createOidcVerifier(config: OidcConfig): (db: Db, jwt: string) => Promis
     // A configuration mistake, not the caller's: a 500 that the log explains.
     if (!workspace) throw new Error(`OIDC_WORKSPACE ${JSON.stringify(config.workspace)} names no workspace`);
     const user = await matchUser(db, workspace.id, config, payload);
-    if (!user.active) throw new AdminAuthError(403, `The user ${user.user_name} is deactivated`);
+    if (!user.active) throw new AdminAuthError(403, `The user ${user.user_name} is deactivated. ${CONTACT_ADMIN}`);
     const held = new Set(await userGroupNamesAmong(db, workspace.id, user.id, allGroups));
-    const role = grants.find(([, names]) => names.some((n) => held.has(n)))?.[0];
-    if (!role) throw new AdminAuthError(403, `The user ${user.user_name} is in none of the IdP groups that grant an admin role`);
-    return { workspaceId: workspace.id, role, subject: `oidc:${payload.sub ?? user.id}`, via: 'oidc', display: user.user_name };
+    // A provisioned user in no admin group is still someone: they may call the /me routes.
+    const role = grants.find(([, names]) => names.some((n) => held.has(n)))?.[0] ?? 'user';
+    return { workspaceId: workspace.id, role, subject: `oidc:${payload.sub ?? user.id}`, via: 'oidc', display: user.user_name, userId: user.id };
   };
 }

@@ -40,7 +40,8 @@ const MAX_DESCRIPTION = 200;
 
 /** Who is calling the admin API, once authenticated. */
 /** An admin role, or `decision`: a decision token, which may only ask POST /api/v1/decisions. */
-export type CallerRole = AdminRole | 'decision';
+/** `user`: a provisioned user's own IdP token without an admin group, for the /me routes only. */
+export type CallerRole = AdminRole | 'decision' | 'user';
 
 export interface AdminPrincipal {
   workspaceId: string;
@@ -50,6 +51,8 @@ export interface AdminPrincipal {
   via: 'token' | 'oidc' | 'decision-token';
   /** A human label for the audit trail: the token description or the user's userName. */
   display?: string;
+  /** The SCIM user an IdP token speaks for (OIDC only): whom the /me routes describe. */
+  userId?: string;
 }
 
 /** An operator's mistake when minting a token; the message is shown as is. */

@@ -8,6 +8,7 @@ import directoryRoutes from './directory.routes.js';
 import effectiveAccessRoutes from './effective-access.routes.js';
 import { installAdminErrorHandling } from './errors.js';
 import mappingsRoutes from './mappings.routes.js';
+import meRoutes from './me.routes.js';
 import permissionsRoutes from './permissions.routes.js';
 import policiesRoutes from './policies.routes.js';
 import rolesRoutes from './roles.routes.js';
@@ -42,6 +43,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(policiesRoutes);
   await app.register(scimSchemasRoutes);
   await app.register(tokensRoutes);
+  await app.register(meRoutes);
   await app.register(oauthClientsRoutes);
   await app.register(auditRoutes, { config });
 };

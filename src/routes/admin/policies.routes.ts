@@ -129,7 +129,7 @@ const SkippedRule = Type.Object({
 });
 const Source = Type.Union([Type.Literal('rule'), Type.Literal('fallback'), Type.Literal('none')]);
 
-const UserPolicy = Type.Object(
+export const UserPolicy = Type.Object(
   {
     user: Type.Object({ id: Uuid, userName: Type.String(), displayName: Nullable(Type.String()), active: Type.Boolean() }),
     source: Source,

@@ -26,6 +26,7 @@ t.test('OIDC_*', async (t) => {
   const base = { OIDC_ISSUER: 'https://idp.example.com', OIDC_AUDIENCE: 'bridge', OIDC_JWKS_URL: 'https://idp.example.com/keys' };
   t.match(loadConfig(base).oidc, {
     issuer: 'https://idp.example.com',
+    audiences: ['bridge'],
     workspace: 'default',
     subjectClaim: 'sub',
     emailClaim: 'email',
@@ -33,6 +34,7 @@ t.test('OIDC_*', async (t) => {
     codexAdminGroups: ['codex-admins'],
     complianceGroups: [],
   });
+  t.same(loadConfig({ ...base, OIDC_AUDIENCE: 'api://bridge, 0oa-codex-cli' }).oidc?.audiences, ['api://bridge', '0oa-codex-cli'], 'several audiences: access and ID tokens');
   t.match(loadConfig({ ...base, OIDC_OWNER_GROUPS: ' owners , it-admins ,', OIDC_SUBJECT_CLAIM: 'oid' }).oidc, { ownerGroups: ['owners', 'it-admins'], subjectClaim: 'oid' });
   t.throws(() => loadConfig({ OIDC_ISSUER: 'https://idp.example.com' }), { message: /OIDC_AUDIENCE and OIDC_JWKS_URL must be set together/ });
   t.throws(() => loadConfig({ ...base, OIDC_JWKS_URL: 'http://idp.example.com/keys' }), { message: /https/ });

@@ -11,6 +11,8 @@ import { buildAdminTestApp, json } from './helpers.js';
 
 const ISSUER = 'https://idp.example.test/oauth2/default';
 const AUDIENCE = 'api://codex-scim-bridge';
+/** The client id: the audience of ID tokens, which Codex clients may send to /me instead. */
+const CLIENT_ID = '0oa-codex-cli';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -37,7 +39,7 @@ t.test('OIDC admin tokens', async (t) => {
   const jwks = await jwksServer(t, [jwk]);
   const oidc: OidcConfig = {
     issuer: ISSUER,
-    audience: AUDIENCE,
+    audiences: [AUDIENCE, CLIENT_ID],
     jwksUrl: jwks.url,
     workspace: 'test',
     subjectClaim: 'sub',
@@ -78,7 +80,7 @@ t.test('OIDC admin tokens', async (t) => {
   const admins = await group('codex-admins', [alice, dave]);
   await group('bridge-owners', [bob]);
   await group('security-compliance', [carol, erin]);
-  await group('codex-local-users', [alice, bob, carol, dave, erin]);
+  const localUsers = await group('codex-local-users', [alice, bob, carol, dave, erin]);
   t.equal((await scim('PATCH', `/Users/${dave}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: false }] })).statusCode, 200);
 
   t.test('IdP group membership decides the admin role', async (t) => {
@@ -120,6 +122,75 @@ t.test('OIDC admin tokens', async (t) => {
       t.match(json(res), { statusCode: 403, error: 'Forbidden', message }, name);
     }
     t.ok(frank);
+  });
+
+  t.test('/me: what applies to the caller, for any active provisioned user', async (t) => {
+    const LOCAL_TOML = '# Local users\nallowed_sandbox_modes = ["read-only", "workspace-write"]\n';
+    const FALLBACK_TOML = '# Everyone else\nallowed_sandbox_modes = ["read-only"]\n';
+    const me = async (url: string, token: string, headers: Record<string, string> = {}) =>
+      ctx.app.inject({ method: 'GET', url: `/api/v1/me/${url}`, headers: { authorization: `Bearer ${token}`, ...headers } });
+    const grace = await provision('grace@example.com', '00u-grace');
+    const asGrace = await idToken({ sub: '00u-grace' });
+
+    const none = await me('requirements.toml', asGrace);
+    t.equal(none.statusCode, 204, 'no policy applies yet');
+    t.equal(none.headers.etag, '"none"');
+    t.equal((await me('requirements.toml', asGrace, { 'if-none-match': '"none"' })).statusCode, 304, '"still none" is a 304 too');
+
+    const local = json(await api('POST', '/policies', { body: { name: 'Local users', toml: LOCAL_TOML } })).policy.id as string;
+    const fallback = json(await api('POST', '/policies', { body: { name: 'Everyone else', toml: FALLBACK_TOML } })).policy.id as string;
+    const rules = await ctx.app.inject({
+      method: 'PUT',
+      url: '/api/v1/policy-rules',
+      headers: { authorization: `Bearer ${ctx.tokens.owner}`, 'content-type': 'application/json', 'if-match': '"0"' },
+      payload: { rules: [{ groupId: localUsers, policyId: local }] },
+    });
+    t.equal(rules.statusCode, 200, rules.body);
+    t.equal((await api('PUT', '/policy-fallback', { body: { policyId: fallback } })).statusCode, 200);
+
+    const got = await me('requirements.toml', asGrace);
+    t.equal(got.statusCode, 200, 'grace is in no rule group: the fallback');
+    t.equal(got.body, FALLBACK_TOML, 'exactly the saved text');
+    t.match(got.headers['content-type'], /^application\/toml/);
+    t.match(got.headers.etag, /^"sha256:[0-9a-f]{64}"$/);
+    t.match(got.headers['cache-control'], /private/);
+    t.equal(got.headers['x-policy-id'], fallback);
+    const unchanged = await me('requirements.toml', asGrace, { 'if-none-match': `W/${got.headers.etag}, "other"` });
+    t.equal(unchanged.statusCode, 304, 'If-None-Match with the current tag (weak, in a list)');
+    t.equal(unchanged.body, '', 'a 304 carries no body');
+
+    // An ID token (audience: the client id) works as well as an access token.
+    const asErinId = await idToken({ sub: '00u-erin' }, { aud: CLIENT_ID });
+    const erins = await me('requirements.toml', asErinId);
+    t.equal(erins.statusCode, 200, erins.body);
+    t.equal(erins.body, LOCAL_TOML, 'erin is in codex-local-users: the rule decides');
+
+    t.equal((await api('PATCH', `/policies/${fallback}`, { body: { toml: `${FALLBACK_TOML}allowed_approval_policies = ["untrusted"]\n` } })).statusCode, 200);
+    const edited = await me('requirements.toml', asGrace, { 'if-none-match': got.headers.etag as string });
+    t.equal(edited.statusCode, 200, 'an edit changes the document and its tag');
+    t.not(edited.headers.etag, got.headers.etag);
+
+    const access = await me('access', asGrace);
+    t.equal(access.statusCode, 200, access.body);
+    t.match(json(access), {
+      access: { user: { id: grace, userName: 'grace@example.com' }, usedDefaultRole: true, permissions: Array },
+      policy: { source: 'fallback', policy: { id: fallback, version: 2 }, reason: String },
+    });
+    t.equal(access.headers['cache-control'], 'private, no-store');
+
+    const adminRoute = await api('GET', '/users', { as: { token: asGrace } });
+    t.equal(adminRoute.statusCode, 403, 'a user without an admin group calls /me and nothing else');
+    t.match(json(adminRoute).message, /grace@example.com is in none of the IdP groups/);
+
+    for (const [name, claims] of [['deactivated', { sub: '00u-dave' }], ['not provisioned', { sub: '00u-nobody' }]] as const) {
+      const denied = await me('requirements.toml', await idToken(claims));
+      t.equal(denied.statusCode, 403, name);
+      t.match(json(denied).message, /Contact your administrator for access\./, `${name}: told whom to ask`);
+    }
+    const bridgeToken = await me('access', ctx.tokens.owner);
+    t.equal(bridgeToken.statusCode, 403, "a bridge admin token has no user of its own");
+    t.match(json(bridgeToken).message, /own IdP token/);
+    t.equal((await me('access', 'not-a-jwt')).statusCode, 401);
   });
 
   t.test('leaving codex-admins in the IdP takes the role away on the next request', async (t) => {
