@@ -9,6 +9,7 @@ import auditSealerPlugin from './plugins/audit-sealer.js';
 import databasePlugin from './plugins/database.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
+import webhookWorkerPlugin from './plugins/webhook-worker.js';
 import adminRoutes from './routes/admin/index.js';
 import healthRoutes from './routes/health.js';
 import oauthRoutes from './routes/oauth.routes.js';
@@ -87,5 +88,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
   await app.register(oauthRoutes, { config });
   await app.register(adminRoutes, { prefix: '/api/v1', config });
   await app.register(auditRetentionPlugin, { config });
+  await app.register(webhookWorkerPlugin, { config });
   return app;
 }

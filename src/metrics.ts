@@ -90,3 +90,24 @@ export const auditUnsealed = new Gauge({
   help: 'Committed audit events not yet sealed, as of the last sealer pass',
   registers: [registry],
 });
+
+export const webhookQueueDepth = new Gauge({
+  name: 'webhook_queue_depth',
+  help: 'Webhook deliveries not yet delivered, all endpoints, as of the last worker pass',
+  registers: [registry],
+});
+
+export const webhookDeliveryDuration = new Histogram({
+  name: 'webhook_delivery_duration_seconds',
+  help: 'Time from sending a webhook to its answer (or failure), by outcome',
+  labelNames: ['outcome'],
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+export const webhookFailures = new Counter({
+  name: 'webhook_delivery_failures_total',
+  help: 'Failed webhook delivery attempts per endpoint (non-2xx, timeout, refused address, connection error)',
+  labelNames: ['endpoint_id'],
+  registers: [registry],
+});

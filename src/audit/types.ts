@@ -17,7 +17,7 @@ export interface AuditContext {
   requestId?: string;
 }
 
-export type AuditTargetType = 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy';
+export type AuditTargetType = 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy' | 'webhook';
 export const AUDIT_TARGET_TYPES: readonly AuditTargetType[] = [
   'user',
   'group',
@@ -27,6 +27,7 @@ export const AUDIT_TARGET_TYPES: readonly AuditTargetType[] = [
   'workspace',
   'token',
   'policy',
+  'webhook',
 ];
 
 export interface NewAuditEvent {
@@ -100,12 +101,23 @@ export const AUDIT_EVENT_TYPES = [
   'policy.updated',
   'policy.deleted',
   'policy.version_created',
+  // target webhook (an endpoint)
+  'webhook.created',
+  'webhook.updated',
+  'webhook.secret_rotated',
+  'webhook.deleted',
+  'webhook.disabled',
+  'webhook.redelivery_requested',
+  'webhook.replay_requested',
   // target user, derived: causeId = the event that changed it
   'access.changed',
   'policy.effective_changed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** Events about webhook endpoints: what leaves the bridge, never who may do what. */
+export const WEBHOOK_EVENT_TYPES: readonly AuditEventType[] = AUDIT_EVENT_TYPES.filter((t) => t.startsWith('webhook.'));
 
 /** An attribute change: the value before and after (SCIM attribute path → change). */
 export interface AttributeChange {
@@ -191,6 +203,17 @@ export interface AuditEventData {
   'policy.deleted': { name: string; versions?: number };
   /** The TOML text is recorded (versions die with their policy, the trail does not). */
   'policy.version_created': { name: string; version: number; sha256: string; toml: string; warnings: number };
+
+  /** A webhook endpoint: never its secret. `changed` names what an update or rotation touched. */
+  'webhook.created': { url: string; eventTypes: string[]; enabled: boolean; description?: string | null };
+  'webhook.updated': { url: string; changed: string[]; before: Record<string, unknown>; after: Record<string, unknown> };
+  'webhook.secret_rotated': { url: string };
+  'webhook.deleted': { url: string; eventTypes: string[] };
+  /** By the delivery worker once an endpoint has failed for the whole retry period. */
+  'webhook.disabled': { url: string; reason: string; failingSince: string; attempts: number };
+  'webhook.redelivery_requested': { url: string; deliveryId: string; eventId: string };
+  /** Every sealed event from `fromSeq` on that the endpoint subscribes to is sent again. */
+  'webhook.replay_requested': { url: string; fromSeq: number; deliveries: number };
 
   /** Sorted permission keys the user holds before and after, and the difference. */
   'access.changed': { before: string[]; after: string[]; granted: string[]; revoked: string[] };

@@ -101,6 +101,24 @@ export interface Config {
   readonly tls?: { readonly cert: string; readonly key: Secret };
   /** The audit log's checkpoints: their origin prefix, and the signed-note key that signs them (unsigned without one). */
   readonly auditLog: { readonly origin: string; readonly signer?: NoteSigner; readonly sealIntervalMs: number };
+  readonly webhooks: WebhookConfig;
+}
+
+/** Delivery of signed change webhooks (README "Webhooks"). */
+export interface WebhookConfig {
+  /**
+   * Hosts (names, IPs or CIDRs) that may be reached over http and at private addresses. Everyone
+   * else: https, and an address refused when DNS resolves it into a private or link-local range.
+   */
+  readonly allowHosts: readonly string[];
+  /** Connecting, and then the whole answer, each bounded by this. */
+  readonly timeoutMs: number;
+  /** Failing deliveries are retried with exponential backoff (first delay, cap) for this long, then the endpoint is disabled. */
+  readonly retryForMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** How often an idle worker looks for work another instance queued (this one's own commits wake it at once). */
+  readonly pollIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -274,6 +292,19 @@ function auditLog(env: Env): Config['auditLog'] {
   return Object.freeze({ origin, signer, sealIntervalMs: integer(env, 'AUDIT_SEAL_INTERVAL_MS', 200, 10, 60_000) });
 }
 
+const HOUR_MS = 3_600_000;
+
+function webhooks(env: Env): WebhookConfig {
+  return Object.freeze({
+    allowHosts: Object.freeze(list(env, 'WEBHOOK_ALLOW_HOSTS', []).map((h) => h.toLowerCase())),
+    timeoutMs: integer(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    retryForMs: integer(env, 'WEBHOOK_RETRY_FOR_MS', 24 * HOUR_MS, 1000, 30 * 24 * HOUR_MS),
+    retryBaseMs: 5_000,
+    retryMaxMs: HOUR_MS,
+    pollIntervalMs: integer(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 10, 60_000),
+  });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -304,6 +335,7 @@ export function loadConfig(env: Env = process.env): Config {
     tls: tls(env),
     oauth: oauth(env),
     auditLog: auditLog(env),
+    webhooks: webhooks(env),
   });
 }
 

@@ -100,6 +100,9 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   audit_events: AuditEventsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   audit_logs: AuditLogsTable;
   audit_tree_nodes: AuditTreeNodesTable;
   audit_signing_keys: AuditSigningKeysTable;
@@ -142,7 +145,7 @@ export interface AuditEventsTable {
   actor_display: string | null;
   request_id: string | null;
   event_type: string;
-  target_type: 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy';
+  target_type: 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy' | 'webhook';
   target_id: string;
   data: Json;
   cause_id: string | null;
@@ -183,6 +186,46 @@ export interface AuditSigningKeysTable {
   name: string;
   first_used_at: Timestamp;
   last_used_at: Timestamp;
+}
+
+// Webhooks (migrations/2026120301_webhooks.ts): src/webhooks/.
+export interface WebhookEndpointsTable {
+  id: string;
+  workspace_id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  enabled: Generated<boolean>;
+  secret: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  disabled_reason: string | null;
+  next_attempt_at: Timestamp;
+  failing_since: Timestamp | null;
+  lease_owner: string | null;
+  lease_until: Timestamp | null;
+}
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  endpoint_id: string;
+  event_id: string;
+  event_seq: number;
+  status: Generated<'pending' | 'delivered'>;
+  attempts: Generated<number>;
+  created_at: Timestamp;
+  last_attempt_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  attempted_at: Timestamp;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_excerpt: string | null;
 }
 
 export type AuditEventRow = Selectable<AuditEventsTable>;

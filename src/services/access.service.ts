@@ -19,7 +19,6 @@ import type { AuditContext, NewAuditEvent } from '../audit/types.js';
 import type { Db, Executor } from '../db/index.js';
 import type { Database, PermissionRow, RoleMappingRow } from '../db/types.js';
 import * as access from '../repositories/access.repository.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { isUniqueViolation } from '../repositories/errors.js';
 import { isUuid } from '../repositories/ids.js';
 import { recomputeAccess } from '../repositories/effective-access.repository.js';
@@ -586,7 +585,8 @@ export async function repairEffectiveAccess(db: Db, audit: AuditContext): Promis
         data: { before: r.before, after: r.after, ...diffGranted(r.before, r.after) },
       })),
     ];
-    const ids = await appendAuditEvents(trx, audit, events);
+    // Through the commit step for its webhook deliveries; no projector depends on these types.
+    const { eventIds: ids } = await commit(trx, audit, events);
     const accessChanges = rows.map((r, i): AccessChange => ({ ...r, granted: events[i + 1]!.data!.granted as string[], revoked: events[i + 1]!.data!.revoked as string[], eventId: ids[i + 1]! }));
     return { result: { changedUsers: rows.length }, accessChanges };
   });

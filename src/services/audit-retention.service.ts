@@ -4,7 +4,7 @@ import { eventLeafHash } from '../audit/leaf.js';
 import { sealPending, type SealOptions } from '../audit/sealer.js';
 import type { AuditActor, AuditContext } from '../audit/types.js';
 import type { Database, Db, Executor } from '../db/index.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
+import { commit } from './commit.js';
 import {
   advancePurge,
   checkpointDigest,
@@ -82,7 +82,7 @@ export async function setRetention(db: Db, audit: AuditContext, days: number | n
     else await upsertRetentionDays(trx, audit.workspaceId, days);
     const after = await getRetention(trx, audit.workspaceId, serviceDays);
     if (before.retentionDays !== after.retentionDays || before.source !== after.source) {
-      await appendAuditEvents(trx, audit, [
+      await commit(trx, audit, [
         {
           type: 'workspace.settings_changed',
           targetType: 'workspace',
@@ -169,7 +169,9 @@ export async function purgeBatch(
     const anchorHash = anchor?.hash ?? log.anchorHash;
     await foldIntoCheckpoint(trx, workspaceId, log.purgedThrough, end.throughSeq);
     const checkpoint = await checkpointDigest(trx, workspaceId);
-    const [eventId] = await appendAuditEvents(trx, { workspaceId, actor: options.actor ?? RETENTION_ACTOR }, [
+    const {
+      eventIds: [eventId],
+    } = await commit(trx, { workspaceId, actor: options.actor ?? RETENTION_ACTOR }, [
       {
         type: 'audit.purged',
         targetType: 'workspace',

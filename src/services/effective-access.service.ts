@@ -3,7 +3,7 @@ import { AccessConflictError, AccessNotFoundError, AccessValidationError } from 
 import type { ResolutionStrategy } from '../access/model.js';
 import { diffGranted, explain, type PermissionExplanation, type ResolvedRole } from '../access/resolve.js';
 import { checkLimit, checkPermissionKey } from '../access/validate.js';
-import type { AuditContext, NewAuditEvent } from '../audit/types.js';
+import { WEBHOOK_EVENT_TYPES, type AuditContext, type NewAuditEvent } from '../audit/types.js';
 import { consistentRead, type Executor } from '../db/index.js';
 import type { Database } from '../db/types.js';
 import { findPermission, groupNamesOf, groupsMatching, loadAccessModel, mappingsReferTo } from '../repositories/access.repository.js';
@@ -214,6 +214,7 @@ export const accessProjector: Projector<AccessChange> = {
     'token.rotated',
     'oauth_client.created',
     'oauth_client.revoked',
+    ...WEBHOOK_EVENT_TYPES,
     'policy.created',
     'policy.updated',
     'policy.deleted',

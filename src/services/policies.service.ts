@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import type { AuditContext, NewAuditEvent } from '../audit/types.js';
+import { WEBHOOK_EVENT_TYPES, type AuditContext, type NewAuditEvent } from '../audit/types.js';
 import { consistentRead, type Db, type Executor } from '../db/index.js';
 import type { Database, PolicyRow, PolicyVersionRow } from '../db/types.js';
 import { formatProblem, parsePolicyToml, type ParsedPolicy, type PolicyProblem } from '../policies/parse.js';
@@ -153,16 +153,22 @@ export type PolicyCause = string | ((userId: string) => string);
  * recomputes of one user run one after the other, so the last transaction to commit computes
  * from everything committed before it.
  */
-export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<{ userId: string }[]> {
+export interface PolicyChange {
+  userId: string;
+  /** The policy.effective_changed event recording it. */
+  eventId: string;
+}
+
+export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<PolicyChange[]> {
   const changes = await repo.recomputeUserPolicies(trx, audit.workspaceId, scope);
   if (changes.length === 0) return [];
   const causeOf = typeof cause === 'string' ? () => cause : cause;
-  await appendAuditEvents(
+  const ids = await appendAuditEvents(
     trx,
     audit,
     changes.map((c): NewAuditEvent => ({ type: 'policy.effective_changed', targetType: 'user', targetId: c.userId, causeId: causeOf(c.userId), data: { before: c.before, after: c.after } })),
   );
-  return changes;
+  return changes.map((c, i) => ({ userId: c.userId, eventId: ids[i]! }));
 }
 
 const USER_POLICY_EVENTS = new Set(['user.created', 'user.deactivated', 'user.reactivated', 'user.deleted']);
@@ -208,7 +214,7 @@ async function policyWork(trx: Trx, workspaceId: string, events: readonly Commit
   return work;
 }
 
-export const policyProjector: Projector<{ userId: string }> = {
+export const policyProjector: Projector<PolicyChange> = {
   name: 'effective policy',
   dependsOn: ['policy.rules_changed', 'policy.fallback_changed', 'policy.version_created', ...USER_POLICY_EVENTS, ...MEMBER_EVENTS, 'group.deleted'],
   // Rules name groups by id, so renames change nothing; roles and permissions are another projection.
@@ -240,6 +246,7 @@ export const policyProjector: Projector<{ userId: string }> = {
     'token.rotated',
     'oauth_client.created',
     'oauth_client.revoked',
+    ...WEBHOOK_EVENT_TYPES,
     'policy.created',
     'policy.updated',
     'policy.deleted',
@@ -247,7 +254,7 @@ export const policyProjector: Projector<{ userId: string }> = {
     'policy.effective_changed',
   ],
   async project(trx, audit, events) {
-    const changes: { userId: string }[] = [];
+    const changes: PolicyChange[] = [];
     for (const { scope, cause } of await policyWork(trx, audit.workspaceId, events)) changes.push(...(await recomputeEffectivePolicy(trx, audit, scope, cause)));
     return changes;
   },

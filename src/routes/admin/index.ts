@@ -17,6 +17,7 @@ import scimSchemasRoutes from './scim-schemas.routes.js';
 import oauthClientsRoutes from './oauth-clients.routes.js';
 import settingsRoutes from './settings.routes.js';
 import tokensRoutes from './tokens.routes.js';
+import webhooksRoutes from './webhooks.routes.js';
 
 export const ADMIN_PREFIX = '/api/v1';
 
@@ -46,6 +47,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(meRoutes);
   await app.register(oauthClientsRoutes);
   await app.register(auditRoutes, { config });
+  await app.register(webhooksRoutes, { config });
 };
 
 export default adminRoutes;
