@@ -13,6 +13,7 @@ import { registerMigrateCommand } from './migrate.command.js';
 import { registerOAuthClientCommands } from './oauth-client.command.js';
 import { registerScimSchemaCommands } from './scim-schema.command.js';
 import { registerTokenCommands } from './token.command.js';
+import { registerWebhookCommands } from './webhook.command.js';
 import { registerWorkspaceCommands } from './workspace.command.js';
 import { WorkspaceError } from '../services/workspaces.service.js';
 import { VERSION } from '../version.js';
@@ -50,6 +51,7 @@ function buildProgram(ctx: CliContext): Command {
   registerOAuthClientCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerScimSchemaCommands(program, ctx);
+  registerWebhookCommands(program, ctx);
   return program;
 }
 

@@ -367,3 +367,25 @@ t.test('scim-schema declare, list, unknown-attributes and remove', async (t) => 
   t.same(events.map((e) => e.event_type).sort(), ['scim.extension_declared', 'scim.extension_removed']);
   t.ok(events.every((e) => e.actor_type === 'cli'), 'audited with the operator as actor');
 });
+
+t.test('webhook create, list, disable, enable and delete', async (t) => {
+  const created = await inProcess(['webhook', 'create', '--workspace', 'acme', '--url', 'https://hooks.example.com/codex', '--events', 'access.changed, group.*']);
+  t.equal(created.code, 0, created.stderr);
+  const [id, secret] = created.stdout.trim().split(' ');
+  t.match(secret, /^whsec_/, 'prints the id and the secret');
+  const listed = await inProcess(['webhook', 'list', '--workspace', 'acme', '--json']);
+  t.match(JSON.parse(listed.stdout), [{ id, url: 'https://hooks.example.com/codex', eventTypes: ['access.changed', 'group.*'], enabled: true }]);
+  t.notMatch(listed.stdout, /whsec_/, 'never the secret');
+  t.equal((await inProcess(['webhook', 'disable', '--workspace', 'acme', id!])).code, 0);
+  t.match(JSON.parse((await inProcess(['webhook', 'list', '--workspace', 'acme', '--json'])).stdout), [{ enabled: false, disabledReason: 'Disabled by an owner' }]);
+  t.equal((await inProcess(['webhook', 'enable', '--workspace', 'acme', id!])).code, 0);
+  const insecure = await inProcess(['webhook', 'create', '--workspace', 'acme', '--url', 'http://hooks.example.com/', '--events', '*']);
+  t.equal(insecure.code, 1);
+  t.match(insecure.stderr, /https/);
+  t.equal((await inProcess(['webhook', 'delete', '--workspace', 'acme', id!])).code, 0);
+  const { db } = await sharedDb();
+  const events = await db.selectFrom('audit_events').select(['event_type', 'actor_type', 'data']).where('target_id', '=', id!).orderBy('seq').execute();
+  t.same(events.map((e) => e.event_type), ['webhook.created', 'webhook.updated', 'webhook.updated', 'webhook.deleted']);
+  t.ok(events.every((e) => e.actor_type === 'cli'));
+  t.notMatch(JSON.stringify(events), /whsec_/);
+});
