@@ -55,22 +55,32 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
   });
 }
 
-/** Runs files `jobs` at a time on one dialect, printing a line per file and a failing file whole. */
-async function runDialect(dialect: TestDialect, env: NodeJS.ProcessEnv, files: string[], jobs: number): Promise<Totals> {
-  const totals: Totals = { pass: 0, fail: 0, skip: 0 };
-  const queue = [...files];
-  const worker = async () => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
-      const result = await runFile(file, { ...env, TEST_DB: dialect });
-      totals.pass += result.pass;
-      totals.fail += result.fail;
-      totals.skip += result.skip;
-      const line = `${result.fail ? 'not ok' : 'ok'} - ${dialect} ${file} # ${result.pass} passed, ${result.fail} failed in ${result.seconds.toFixed(1)} s\n`;
+interface Queue {
+  dialect: TestDialect;
+  files: string[];
+  totals: Totals;
+}
+
+/**
+ * Runs every queue's files, `jobs` at a time per dialect, printing a line per file and a failing
+ * file whole. A worker whose dialect has nothing left takes the other dialect's next file, so
+ * neither run finishes alone on a core the other has left idle.
+ */
+async function runQueues(queues: Queue[], env: NodeJS.ProcessEnv, jobs: number): Promise<void> {
+  const worker = async (home: Queue) => {
+    for (;;) {
+      const queue = home.files.length > 0 ? home : queues.find((q) => q.files.length > 0);
+      const file = queue?.files.shift();
+      if (!queue || !file) return;
+      const result = await runFile(file, { ...env, TEST_DB: queue.dialect });
+      queue.totals.pass += result.pass;
+      queue.totals.fail += result.fail;
+      queue.totals.skip += result.skip;
+      const line = `${result.fail ? 'not ok' : 'ok'} - ${queue.dialect} ${file} # ${result.pass} passed, ${result.fail} failed in ${result.seconds.toFixed(1)} s\n`;
       process.stdout.write(result.fail ? `${result.output}\n${line}` : line);
     }
   };
-  await Promise.all(Array.from({ length: jobs }, worker));
-  return totals;
+  await Promise.all(queues.flatMap((queue) => Array.from({ length: jobs }, () => worker(queue))));
 }
 
 /**
@@ -129,8 +139,9 @@ async function main(): Promise<number> {
     // Both dialects run at once, two files at a time each: the scheduler packs the four processes
     // (and PostgreSQL) onto the two cores, and one run's slow files overlap the other's.
     console.log(`# ---- test suite on ${dialects.join(' and ')} ----`);
-    const results = await Promise.all(dialects.map((dialect) => runDialect(dialect, env, filesFor(dialect, dialects, args), JOBS_PER_DIALECT)));
-    results.forEach((result, i) => {
+    const results = dialects.map((dialect): Queue => ({ dialect, files: filesFor(dialect, dialects, args), totals: { pass: 0, fail: 0, skip: 0 } }));
+    await runQueues(results, env, JOBS_PER_DIALECT);
+    results.forEach(({ totals: result }, i) => {
       totals.pass += result.pass;
       totals.fail += result.fail;
       totals.skip += result.skip;

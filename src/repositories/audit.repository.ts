@@ -11,6 +11,7 @@ import {
 } from '../audit/types.js';
 import type { Executor } from '../db/index.js';
 import type { AuditEventRow, Database } from '../db/types.js';
+import { withWebhookDeliveries } from '../webhooks/outbox.js';
 
 // Rows per INSERT … SELECT FROM ROWS FROM(…): one round trip and a dozen parameters per chunk, so
 // a 100,000-event call costs 20 statements, not 100,000. Large enough to amortise the round trip,
@@ -105,10 +106,13 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
  * quoted and escaped) this halves the client's work. ROWS FROM zips the lists, and seq is drawn
  * row by row in their order; '' in cause ids is NULL.
  * seq and xid are the columns' defaults: audit_next_seq() gives the transaction an id before it
- * draws a seq (migrations/2026120201_audit_merkle_log.ts).
+ * draws a seq (migrations/2026120201_audit_merkle_log.ts). The same statement queues the events'
+ * webhook deliveries (src/webhooks/outbox.ts).
  */
 export function insertEventsStatement(workspaceId: string, occurredAt: Date, actor: AuditActor, requestId: string | null, c: Chunk) {
-  return sql`
+  return withWebhookDeliveries(
+    workspaceId,
+    sql`
     insert into audit_events
       (id, workspace_id, occurred_at, actor_type, actor_id, actor_display, request_id,
        event_type, target_type, target_id, data, cause_id)
@@ -123,7 +127,9 @@ export function insertEventsStatement(workspaceId: string, occurredAt: Date, act
       jsonb_array_elements(${`[${c.data.join(',')}]`}::jsonb),
       unnest(string_to_array(${c.causeIds.join(',')}::text, ',', '')::uuid[])
     ) with ordinality as e(id, event_type, target_type, target_id, data, cause_id, n)
-    order by e.n`;
+    order by e.n
+    returning id, seq, event_type`,
+  );
 }
 
 export function toAuditEvent(row: AuditEventRow): AuditEvent {

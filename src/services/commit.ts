@@ -4,15 +4,14 @@ import type { Database } from '../db/types.js';
 import { projectionDuration } from '../metrics.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { uuidArray } from '../repositories/ids.js';
-import { enqueueWebhookDeliveries } from '../webhooks/outbox.js';
 import { invalidateAuthCaches } from './auth-cache.js';
 import { accessProjector, type AccessChange } from './effective-access.service.js';
 import { policyProjector } from './policies.service.js';
 
 // The one commit step of every write: the change's audit events are appended, then each
 // projector brings the state it derives from them (effective access, effective policy) up to date
-// in the same transaction, choosing what to recompute from the events alone, and the webhook
-// deliveries of all those events are queued. No service calls a
+// in the same transaction, choosing what to recompute from the events alone. (Every appended
+// event, derived ones included, queues its webhook deliveries as it is inserted.) No service calls a
 // projector; a write that forgets nothing cannot let derived state drift.
 //
 // Concurrent writes must not recompute a user from a state that misses the other's change (both
@@ -115,11 +114,8 @@ export async function commit(trx: Transaction<Database>, audit: AuditContext, ev
   // Access first: the policy projector reads nothing access writes, but access events then
   // precede policy events in the trail, as they always have.
   const accessChanges = await timed(accessProjector, trx, audit, committed);
-  const policyChanges = await timed(policyProjector, trx, audit, committed);
-  // Last, over every event of the change, derived ones included: what leaves for webhooks is
-  // written with the change or not at all (src/webhooks/outbox.ts).
-  await enqueueWebhookDeliveries(trx, audit.workspaceId, [...eventIds, ...accessChanges.map((c) => c.eventId), ...policyChanges.map((c) => c.eventId)]);
-  return { eventIds, accessChanges, policyChanges: policyChanges.length };
+  const policyChanges = (await timed(policyProjector, trx, audit, committed)).length;
+  return { eventIds, accessChanges, policyChanges };
 }
 
 /** Runs a projector, recording how long it took when one of the events concerns it. */

@@ -153,22 +153,16 @@ export type PolicyCause = string | ((userId: string) => string);
  * recomputes of one user run one after the other, so the last transaction to commit computes
  * from everything committed before it.
  */
-export interface PolicyChange {
-  userId: string;
-  /** The policy.effective_changed event recording it. */
-  eventId: string;
-}
-
-export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<PolicyChange[]> {
+export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<{ userId: string }[]> {
   const changes = await repo.recomputeUserPolicies(trx, audit.workspaceId, scope);
   if (changes.length === 0) return [];
   const causeOf = typeof cause === 'string' ? () => cause : cause;
-  const ids = await appendAuditEvents(
+  await appendAuditEvents(
     trx,
     audit,
     changes.map((c): NewAuditEvent => ({ type: 'policy.effective_changed', targetType: 'user', targetId: c.userId, causeId: causeOf(c.userId), data: { before: c.before, after: c.after } })),
   );
-  return changes.map((c, i) => ({ userId: c.userId, eventId: ids[i]! }));
+  return changes;
 }
 
 const USER_POLICY_EVENTS = new Set(['user.created', 'user.deactivated', 'user.reactivated', 'user.deleted']);
@@ -214,7 +208,7 @@ async function policyWork(trx: Trx, workspaceId: string, events: readonly Commit
   return work;
 }
 
-export const policyProjector: Projector<PolicyChange> = {
+export const policyProjector: Projector<{ userId: string }> = {
   name: 'effective policy',
   dependsOn: ['policy.rules_changed', 'policy.fallback_changed', 'policy.version_created', ...USER_POLICY_EVENTS, ...MEMBER_EVENTS, 'group.deleted'],
   // Rules name groups by id, so renames change nothing; roles and permissions are another projection.
@@ -254,7 +248,7 @@ export const policyProjector: Projector<PolicyChange> = {
     'policy.effective_changed',
   ],
   async project(trx, audit, events) {
-    const changes: PolicyChange[] = [];
+    const changes: { userId: string }[] = [];
     for (const { scope, cause } of await policyWork(trx, audit.workspaceId, events)) changes.push(...(await recomputeEffectivePolicy(trx, audit, scope, cause)));
     return changes;
   },

@@ -5,6 +5,7 @@ import type { WebhookConfig } from '../config/index.js';
 import type { Db, Executor } from '../db/index.js';
 import { isUuid } from '../repositories/ids.js';
 import { checkWebhookUrl, WebhookAddressError } from '../webhooks/address-guard.js';
+import { subscribes } from '../webhooks/outbox.js';
 import { newWebhookSecret } from '../webhooks/signing.js';
 import { decodeCursor, encodeCursor, type Page } from './admin-directory.service.js';
 import { invalid, notFound } from './admin-errors.js';
@@ -259,7 +260,7 @@ export async function replay(db: Db, audit: AuditContext, id: string, fromSeq: n
       insert into webhook_deliveries (endpoint_id, event_id, event_seq)
       select ${row.id}::uuid, e.id, e.seq from audit_events e
       where e.workspace_id = ${audit.workspaceId} and e.seq >= ${fromSeq}
-        and (e.event_type = any(${row.event_types}::text[]) or split_part(e.event_type, '.', 1) || '.*' = any(${row.event_types}::text[]) or '*' = any(${row.event_types}::text[]))
+        and ${subscribes(sql`${row.event_types}::text[]`, sql.ref('e.event_type'))}
       on conflict (endpoint_id, event_id) do update set status = 'pending', delivered_at = null`.execute(trx);
     const deliveries = Number(result.numAffectedRows ?? 0);
     await trx.updateTable('webhook_endpoints').set({ next_attempt_at: sql`now()` }).where('id', '=', row.id).execute();

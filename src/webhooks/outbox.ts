@@ -1,24 +1,23 @@
-import { sql, type Transaction } from 'kysely';
-import type { Database } from '../db/types.js';
-import { uuidArray } from '../repositories/ids.js';
+import { sql, type RawBuilder } from 'kysely';
 
 // The webhook outbox: one delivery per (enabled endpoint, audit event it subscribes to), written
-// by the commit step in the change's own transaction. A change that commits has its deliveries;
-// one that rolls back has none. The worker (worker.ts) sends them.
+// in the statement that appends the event (src/repositories/audit.repository.ts), so whatever
+// appends an event — a change, a projector's derived access.changed — queues its deliveries with
+// it, in its transaction, at no extra round trip. The worker (worker.ts) sends them.
+
+/** Whether an endpoint's `event_types` (exact types, `<prefix>.*` or `*`) cover an event type. */
+export function subscribes(eventTypes: RawBuilder<unknown>, eventType: RawBuilder<unknown>): RawBuilder<boolean> {
+  return sql<boolean>`(${eventType} = any(${eventTypes}) or split_part(${eventType}, '.', 1) || '.*' = any(${eventTypes}) or '*' = any(${eventTypes}))`;
+}
 
 /**
- * Queues the deliveries of these just-appended events. One statement whatever their number; with
- * no endpoint in the workspace it reads one empty index range. An endpoint subscribes with exact
- * types, `<prefix>.*` or `*` (webhooks.service.ts checks them).
+ * Wraps an INSERT INTO audit_events … RETURNING id, seq, event_type: the deliveries of the rows
+ * it inserts, for the workspace's enabled endpoints. With none, one empty index range is read.
  */
-export async function enqueueWebhookDeliveries(trx: Transaction<Database>, workspaceId: string, eventIds: readonly string[]): Promise<void> {
-  if (eventIds.length === 0) return;
-  await sql`
+export function withWebhookDeliveries(workspaceId: string, insertEvents: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    with appended as (${insertEvents})
     insert into webhook_deliveries (endpoint_id, event_id, event_seq)
-    select ep.id, e.id, e.seq
-    from webhook_endpoints ep
-    join audit_events e on e.id = any(${uuidArray(eventIds)})
-    where ep.workspace_id = ${workspaceId} and ep.enabled
-      and (e.event_type = any(ep.event_types) or split_part(e.event_type, '.', 1) || '.*' = any(ep.event_types) or '*' = any(ep.event_types))
-    on conflict (endpoint_id, event_id) do nothing`.execute(trx);
+    select ep.id, a.id, a.seq from appended a
+    join webhook_endpoints ep on ep.workspace_id = ${workspaceId}::uuid and ep.enabled and ${subscribes(sql.ref('ep.event_types'), sql.ref('a.event_type'))}`;
 }

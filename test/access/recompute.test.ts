@@ -164,7 +164,7 @@ t.test('the SQL recompute agrees with the pure resolver on random data, and reco
         t.same(e.data.revoked, e.data.before.filter((k) => !e.data.after.includes(k)));
       }
     }),
-    { numRuns: Number(process.env.ACCESS_PROPERTY_RUNS ?? 30) },
+    { numRuns: Number(process.env.ACCESS_PROPERTY_RUNS ?? scaled(30, 15)) },
   );
   t.ok(runs > 0);
 });

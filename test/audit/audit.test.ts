@@ -15,7 +15,7 @@ import { appendAuditEvents, AuditEventError, newAuditEventId } from '../../src/r
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import { findAuditLog } from '../../src/services/audit-log.service.js';
 import { verifyAuditLog } from '../../src/services/audit-verify.service.js';
-import { createEmptyTestDb, createTestDb } from '../helpers/db.js';
+import { createEmptyTestDb, createTestDb, scaled } from '../helpers/db.js';
 import { createPool } from '../../src/db/index.js';
 import { TEST_SEAL } from './helpers.js';
 
@@ -252,7 +252,7 @@ t.test('random JSON data survives the jsonb round trip hash-identically', async 
   const ws = await newWorkspace();
   const samples = fc.sample(
     fc.dictionary(fc.string({ unit: 'binary' }), fc.jsonValue({ stringUnit: 'binary' }), { maxKeys: 6 }),
-    { numRuns: 300, seed: 2026 },
+    { numRuns: scaled(300, 120), seed: 2026 },
   );
   samples.push({ n: [1e21, -0, 5e-324, 1.7976931348623157e308, 0.1, 123456789012345680000, -1e-7] });
   await append(ws, samples.map((data) => ({ ...memberAdded(randomUUID()), data })));
@@ -295,7 +295,7 @@ t.test('the database keeps the log append-only for every role that cannot disabl
   await t.rejects(db.updateTable('audit_events').set({ data: JSON.stringify({ userId: 'x' }) }).where('workspace_id', '=', ws).execute(), /only the sealer sets leaf_index, once/);
   await t.rejects(db.updateTable('audit_events').set({ leaf_index: 7 }).where('workspace_id', '=', ws).execute(), /only the sealer sets leaf_index, once/, 'a sealed leaf never moves');
   await t.rejects(db.deleteFrom('audit_events').where('workspace_id', '=', ws).execute(), /append-only: DELETE refused/);
-  await t.rejects(sql`truncate audit_events`.execute(db), /TRUNCATE refused/);
+  await t.rejects(sql`truncate audit_events cascade`.execute(db), /TRUNCATE refused/);
   await t.rejects(
     db.transaction().execute(async (trx) => {
       await sql`set local bridge.audit_purge = 'on'`.execute(trx);

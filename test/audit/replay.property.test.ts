@@ -4,6 +4,7 @@ import type { AuditEvent } from '../../src/audit/types.js';
 import { listEventsBySeq } from '../../src/repositories/audit-query.repository.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import { groupMembersAsOf, verifyAudit } from '../../src/services/audit-query.service.js';
+import { scaled } from '../helpers/db.js';
 import { createScimToken } from '../../src/services/tokens.service.js';
 import { buildTestApp, TEST_ACTOR, type TestApp } from '../helpers/app.js';
 import { body, GROUP, PATCH, USER } from './helpers.js';
@@ -244,7 +245,7 @@ t.test('random SCIM operations: member events replay to group_members; access ch
         throw new Error(`${(error as Error).message}\n  after: ${log.join(', ')}`);
       }
     }),
-    { numRuns: Number(process.env.AUDIT_PROPERTY_RUNS ?? 15), ...(process.env.AUDIT_PROPERTY_SEED ? { seed: Number(process.env.AUDIT_PROPERTY_SEED) } : {}) },
+    { numRuns: Number(process.env.AUDIT_PROPERTY_RUNS ?? scaled(15, 8)), ...(process.env.AUDIT_PROPERTY_SEED ? { seed: Number(process.env.AUDIT_PROPERTY_SEED) } : {}) },
   );
   t.pass('property held');
 });

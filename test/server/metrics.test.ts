@@ -5,6 +5,8 @@ import { listTokens } from '../../src/services/tokens.service.js';
 import { buildTestApp } from '../helpers/app.js';
 import { testDialect } from '../helpers/db.js';
 
+// @dialect-independent: the series are the same on both databases (pool usage exists on PostgreSQL only).
+
 // /metrics after real requests: the series an operator alerts on are there, move with the
 // traffic, name SCIM clients by token id and never show a secret.
 

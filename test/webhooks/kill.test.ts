@@ -56,7 +56,7 @@ t.test('a service killed with SIGKILL mid-delivery loses nothing', async (t) => 
       LOG_LEVEL: 'silent',
       DATABASE_URL: testDb?.databaseUrl ?? '',
       DATA_DIR: join(dir, 'data'),
-      WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS * 2), // it is killed long before it would give up
+      WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS), // it is killed long before it would give up
       WEBHOOK_POLL_INTERVAL_MS: '25',
       AUDIT_SEAL_INTERVAL_MS: '50',
     },

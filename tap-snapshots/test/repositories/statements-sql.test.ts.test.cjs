@@ -20,8 +20,9 @@ Object {
     "[\\"00000000-0000-4000-8000-0000000000c1\\",\\"00000000-0000-4000-8000-0000000000b1\\"]",
     "[{\\"userId\\":\\"00000000-0000-4000-8000-0000000000b1\\"},{\\"after\\":[\\"codex_local\\"],\\"before\\":[]}]",
     ",00000000-0000-7000-8000-000000000001",
+    "00000000-0000-4000-8000-00000000000a",
   ],
-  "sql": "insert into audit_events (id, workspace_id, occurred_at, actor_type, actor_id, actor_display, request_id, event_type, target_type, target_id, data, cause_id) select e.id, $1::uuid, $2::timestamptz, $3, $4, $5::text, $6::text, e.event_type, e.target_type, e.target_id, e.data, e.cause_id from rows from ( unnest(string_to_array($7::text, ',')::uuid[]), unnest(string_to_array($8::text, ',')), unnest(string_to_array($9::text, ',')), jsonb_array_elements_text($10::jsonb), jsonb_array_elements($11::jsonb), unnest(string_to_array($12::text, ',', '')::uuid[]) ) with ordinality as e(id, event_type, target_type, target_id, data, cause_id, n) order by e.n",
+  "sql": "with appended as ( insert into audit_events (id, workspace_id, occurred_at, actor_type, actor_id, actor_display, request_id, event_type, target_type, target_id, data, cause_id) select e.id, $1::uuid, $2::timestamptz, $3, $4, $5::text, $6::text, e.event_type, e.target_type, e.target_id, e.data, e.cause_id from rows from ( unnest(string_to_array($7::text, ',')::uuid[]), unnest(string_to_array($8::text, ',')), unnest(string_to_array($9::text, ',')), jsonb_array_elements_text($10::jsonb), jsonb_array_elements($11::jsonb), unnest(string_to_array($12::text, ',', '')::uuid[]) ) with ordinality as e(id, event_type, target_type, target_id, data, cause_id, n) order by e.n returning id, seq, event_type) insert into webhook_deliveries (endpoint_id, event_id, event_seq) select ep.id, a.id, a.seq from appended a join webhook_endpoints ep on ep.workspace_id = $13::uuid and ep.enabled and (\\"a\\".\\"event_type\\" = any(\\"ep\\".\\"event_types\\") or split_part(\\"a\\".\\"event_type\\", '.', 1) || '.*' = any(\\"ep\\".\\"event_types\\") or '*' = any(\\"ep\\".\\"event_types\\"))",
 }
 `
 

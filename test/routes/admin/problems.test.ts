@@ -1,6 +1,8 @@
 import t from 'tap';
 import { buildAdminTestApp, json } from './helpers.js';
 
+// @dialect-independent: the error model is HTTP framing; the database only stores the fixtures.
+
 // Admin API errors are RFC 9457 problems: type, title, status, detail, and errors[] naming each
 // problem by JSON pointer (the first version's statusCode/error/message/field stay beside them).
 

@@ -1,6 +1,8 @@
 import t from 'tap';
 import { buildTestApp } from '../../helpers/app.js';
 
+// @dialect-independent: discovery documents are built from code and one schema lookup.
+
 t.test('discovery endpoints', async (t) => {
   const { scim } = await buildTestApp(t);
   const json = (body: string) => JSON.parse(body) as Record<string, any>;
