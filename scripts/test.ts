@@ -139,7 +139,7 @@ async function main(): Promise<number> {
     // Both dialects run at once, two files at a time each: the scheduler packs the four processes
     // (and PostgreSQL) onto the two cores, and one run's slow files overlap the other's.
     console.log(`# ---- test suite on ${dialects.join(' and ')} ----`);
-    const results = dialects.map((dialect): Queue => ({ dialect, files: filesFor(dialect, dialects, args), totals: { pass: 0, fail: 0, skip: 0 } }));
+    const results = dialects.map((dialect): Queue => ({ dialect, files: [...filesFor(dialect, dialects, args)], totals: { pass: 0, fail: 0, skip: 0 } }));
     await runQueues(results, env, JOBS_PER_DIALECT);
     results.forEach(({ totals: result }, i) => {
       totals.pass += result.pass;

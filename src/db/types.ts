@@ -100,6 +100,7 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   audit_events: AuditEventsTable;
+  access_model_versions: AccessModelVersionsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
@@ -186,6 +187,12 @@ export interface AuditSigningKeysTable {
   name: string;
   first_used_at: Timestamp;
   last_used_at: Timestamp;
+}
+
+/** Bumped by triggers on every change to a workspace's access model (migrations/2026120302). */
+export interface AccessModelVersionsTable {
+  workspace_id: string;
+  version: number;
 }
 
 // Webhooks (migrations/2026120301_webhooks.ts): src/webhooks/.

@@ -188,41 +188,50 @@ const primaryEmailSql = sql<string | null>`(
   select e->>'value' from jsonb_array_elements(case when jsonb_typeof(u.resource->'emails') = 'array' then u.resource->'emails' else '[]'::jsonb end) as e
   order by coalesce(e->>'primary', '') = 'true' desc limit 1)`;
 
+export interface LoadedFacts {
+  users: UserAccessFacts[];
+  /** The workspace's access model version in the same snapshot (migrations/2026120302). */
+  modelVersion: number;
+}
+
 /**
- * Everything the resolver needs about these users, in four queries whatever their number, with
- * group → mapping matches computed by SQL (the same fragment as the recompute), so explain and
- * user_access cannot disagree on what a displayName matches. Users not in the workspace are absent.
+ * Everything the resolver needs about these users, in one statement whatever their number (so one
+ * snapshot even outside a transaction), with group → mapping matches computed by SQL (the same
+ * fragment as the recompute), so explain and user_access cannot disagree on what a displayName
+ * matches, and the access model's version beside them. Users not in the workspace are absent.
  */
-export async function loadUserAccessFacts(db: Executor, workspaceId: string, userIds: readonly string[]): Promise<UserAccessFacts[]> {
+export async function loadUserAccessFacts(db: Executor, workspaceId: string, userIds: readonly string[]): Promise<LoadedFacts> {
   const ids = [...new Set(userIds.filter(isUuid).map((id) => id.toLowerCase()))];
-  if (ids.length === 0) return [];
-  const [users, direct, groups, snapshots] = await Promise.all([
-    sql<{ id: string; user_name: string; display_name: string | null; email: string | null; active: boolean }>`
-      select u.id, u.user_name, u.resource->>'displayName' as display_name, ${primaryEmailSql} as email, u.active
-        from users u join unnest(${uuidArray(ids)}) as x(id) on u.id = x.id
-       where u.workspace_id = ${workspaceId}`.execute(db),
-    sql<{ user_id: string; role_id: string }>`
-      select ur.user_id, ur.role_id from user_roles ur join unnest(${uuidArray(ids)}) as x(id) on ur.user_id = x.id
-       where ur.workspace_id = ${workspaceId} order by ur.user_id, ur.role_id`.execute(db),
-    sql<{ user_id: string; id: string; display_name: string; external_id: string | null; mapping_ids: string[] }>`
-      with gmap as (${groupMappingsSql(workspaceId)})
-      select gm.user_id, g.id, g.display_name, g.external_id,
-             coalesce(array_agg(gmap.mapping_id order by gmap.mapping_id) filter (where gmap.mapping_id is not null), '{}'::uuid[]) as mapping_ids
-        from group_members gm
-        join unnest(${uuidArray(ids)}) as x(id) on gm.user_id = x.id
-        join groups g on g.id = gm.group_id and g.workspace_id = ${workspaceId}
-        left join gmap on gmap.group_id = g.id
-       group by gm.user_id, g.id, g.display_name, g.external_id
-       order by gm.user_id, lower(g.display_name), g.id`.execute(db),
-    sql<{ user_id: string; granted: string[]; role_ids: string[]; updated_at: Date }>`
-      select ua.user_id, ua.granted, ua.role_ids, ua.updated_at from user_access ua join unnest(${uuidArray(ids)}) as x(id) on ua.user_id = x.id
-       where ua.workspace_id = ${workspaceId}`.execute(db),
-  ]);
-  const directByUser = groupBy(direct.rows, (r) => r.user_id);
-  const groupsByUser = groupBy(groups.rows, (r) => r.user_id);
-  const snapshotByUser = new Map(snapshots.rows.map((r) => [r.user_id, r]));
-  const byId = new Map(users.rows.map((u) => [u.id, u]));
-  return ids.flatMap((id): UserAccessFacts[] => {
+  const { rows } = await sql<{
+    model_version: number | string;
+    users: Array<{ id: string; user_name: string; display_name: string | null; email: string | null; active: boolean }>;
+    direct: Array<{ user_id: string; role_id: string }>;
+    groups: Array<{ user_id: string; id: string; display_name: string; external_id: string | null; mapping_ids: string[] }>;
+    snapshots: Array<{ user_id: string; granted: string[]; role_ids: string[]; updated_at: string }>;
+  }>`
+    with x as (select distinct unnest(${uuidArray(ids)}) as id), gmap as (${groupMappingsSql(workspaceId)})
+    select
+      coalesce((select version from access_model_versions where workspace_id = ${workspaceId}), 0) as model_version,
+      coalesce((select json_agg(json_build_object('id', u.id, 'user_name', u.user_name, 'display_name', u.resource->>'displayName', 'email', ${primaryEmailSql}, 'active', u.active))
+         from users u join x on u.id = x.id where u.workspace_id = ${workspaceId}), '[]') as users,
+      coalesce((select json_agg(json_build_object('user_id', ur.user_id, 'role_id', ur.role_id) order by ur.user_id, ur.role_id)
+         from user_roles ur join x on ur.user_id = x.id where ur.workspace_id = ${workspaceId}), '[]') as direct,
+      coalesce((select json_agg(m order by m.user_id, lower(m.display_name), m.id) from (
+         select gm.user_id, g.id, g.display_name, g.external_id,
+                coalesce(array_agg(gmap.mapping_id order by gmap.mapping_id) filter (where gmap.mapping_id is not null), '{}'::uuid[]) as mapping_ids
+           from group_members gm
+           join x on gm.user_id = x.id
+           join groups g on g.id = gm.group_id and g.workspace_id = ${workspaceId}
+           left join gmap on gmap.group_id = g.id
+          group by gm.user_id, g.id, g.display_name, g.external_id) m), '[]') as groups,
+      coalesce((select json_agg(json_build_object('user_id', ua.user_id, 'granted', ua.granted, 'role_ids', ua.role_ids, 'updated_at', ua.updated_at))
+         from user_access ua join x on ua.user_id = x.id where ua.workspace_id = ${workspaceId}), '[]') as snapshots`.execute(db);
+  const row = rows[0]!;
+  const directByUser = groupBy(row.direct, (r) => r.user_id);
+  const groupsByUser = groupBy(row.groups, (r) => r.user_id);
+  const snapshotByUser = new Map(row.snapshots.map((r) => [r.user_id, r]));
+  const byId = new Map(row.users.map((u) => [u.id, u]));
+  const users = ids.flatMap((id): UserAccessFacts[] => {
     const u = byId.get(id);
     if (!u) return [];
     const snapshot = snapshotByUser.get(id);
@@ -239,6 +248,7 @@ export async function loadUserAccessFacts(db: Executor, workspaceId: string, use
       },
     ];
   });
+  return { users, modelVersion: Number(row.model_version) };
 }
 
 function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { AccessValidationError } from '../access/errors.js';
 import type { Decision as Decider, ResolvedRole } from '../access/resolve.js';
-import { consistentRead, type Executor } from '../db/index.js';
+import type { Executor } from '../db/index.js';
 import { isUuid, uuidArray } from '../repositories/ids.js';
 import { explainUsers } from './effective-access.service.js';
 
@@ -40,9 +40,11 @@ async function resolveRefs(db: Executor, workspaceId: string, refs: readonly str
   const direct = await sql<{ ref: string; id: string; how: number }>`
     select u.id::text as ref, u.id, 0 as how from users u where u.workspace_id = ${workspaceId} and u.id = any(${uuidArray(ids)})
     union all
-    select x.ref, u.id, 1 from jsonb_array_elements_text(${JSON.stringify(refs)}::jsonb) as x(ref) join users u on u.workspace_id = ${workspaceId} and lower(u.user_name) = lower(x.ref)
+    select x.ref, u.id, 1 from users u join jsonb_array_elements_text(${JSON.stringify(refs)}::jsonb) as x(ref) on lower(u.user_name) = lower(x.ref)
+     where u.workspace_id = ${workspaceId} and lower(u.user_name) = any(${sql.val(refs.map((r) => r.toLowerCase()))}::text[])
     union all
-    select x.ref, u.id, 2 from jsonb_array_elements_text(${JSON.stringify(refs)}::jsonb) as x(ref) join users u on u.workspace_id = ${workspaceId} and u.external_id = x.ref`.execute(db);
+    select x.ref, u.id, 2 from users u join jsonb_array_elements_text(${JSON.stringify(refs)}::jsonb) as x(ref) on u.external_id = x.ref
+     where u.workspace_id = ${workspaceId} and u.external_id = any(${sql.val(refs)}::text[])`.execute(db);
   // The first way a ref matches decides (an id beats a userName that looks like an id).
   const refsOfId = new Map<string, string[]>();
   for (const ref of refs.filter(isUuid)) refsOfId.set(ref.toLowerCase(), [...(refsOfId.get(ref.toLowerCase()) ?? []), ref]);
@@ -84,38 +86,38 @@ function checkRequest(request: DecisionRequest): void {
 export async function decide(db: Executor, workspaceId: string, request: DecisionRequest): Promise<DecisionResponse> {
   checkRequest(request);
   const refs = [...new Set(request.users)];
-  return consistentRead(db, async (db) => {
-    const matches = await resolveRefs(db, workspaceId, refs);
-    const ids = [...new Set([...matches.values()].filter((m) => m.length === 1).map((m) => m[0]!))];
-    const explained = new Map((await explainUsers(db, workspaceId, ids)).map((e) => [e.user.id, e]));
-    const catalogue = [...explained.values()][0]?.permissions.map((p) => p.key) ?? (await catalogueKeys(db, workspaceId));
-    const permissions = request.permissions ?? catalogue;
-    const unknown = permissions.filter((p) => !catalogue.includes(p));
-    if (unknown.length > 0) throw new AccessValidationError('permissions', `unknown permission ${unknown.map((p) => JSON.stringify(p)).join(', ')}`);
-    const decisions: PermissionDecision[] = [];
-    for (const ref of refs) {
-      const m = matches.get(ref) ?? [];
-      const e = m.length === 1 ? explained.get(m[0]!) : undefined;
-      for (const permission of permissions) {
-        if (!e) {
-          const ambiguous = m.length > 1;
-          decisions.push({
-            user: ref,
-            userId: null,
-            permission,
-            allow: false,
-            decidedBy: ambiguous ? 'ambiguous_user' : 'unknown_user',
-            roles: [],
-            reason: ambiguous ? `${JSON.stringify(ref)} names ${m.length} users (an email they share); ask by id or userName` : `no user ${JSON.stringify(ref)} in this workspace`,
-          });
-          continue;
-        }
-        const p = e.permissions.find((x) => x.key === permission)!;
-        decisions.push({ user: ref, userId: e.user.id, permission, allow: p.value, decidedBy: p.decidedBy, roles: p.value ? p.allowedBy : p.deniedBy, reason: p.reasons.join('; ') });
+  // Refs are resolved first; the decisions then come from one snapshot (explainUsers' one
+  // statement, with the access model from memory when unchanged), so no transaction is opened.
+  const matches = await resolveRefs(db, workspaceId, refs);
+  const ids = [...new Set([...matches.values()].filter((m) => m.length === 1).map((m) => m[0]!))];
+  const explained = new Map((await explainUsers(db, workspaceId, ids)).map((e) => [e.user.id, e]));
+  const catalogue = [...explained.values()][0]?.permissions.map((p) => p.key) ?? (await catalogueKeys(db, workspaceId));
+  const permissions = request.permissions ?? catalogue;
+  const unknown = permissions.filter((p) => !catalogue.includes(p));
+  if (unknown.length > 0) throw new AccessValidationError('permissions', `unknown permission ${unknown.map((p) => JSON.stringify(p)).join(', ')}`);
+  const decisions: PermissionDecision[] = [];
+  for (const ref of refs) {
+    const m = matches.get(ref) ?? [];
+    const e = m.length === 1 ? explained.get(m[0]!) : undefined;
+    for (const permission of permissions) {
+      if (!e) {
+        const ambiguous = m.length > 1;
+        decisions.push({
+          user: ref,
+          userId: null,
+          permission,
+          allow: false,
+          decidedBy: ambiguous ? 'ambiguous_user' : 'unknown_user',
+          roles: [],
+          reason: ambiguous ? `${JSON.stringify(ref)} names ${m.length} users (an email they share); ask by id or userName` : `no user ${JSON.stringify(ref)} in this workspace`,
+        });
+        continue;
       }
+      const p = e.permissions.find((x) => x.key === permission)!;
+      decisions.push({ user: ref, userId: e.user.id, permission, allow: p.value, decidedBy: p.decidedBy, roles: p.value ? p.allowedBy : p.deniedBy, reason: p.reasons.join('; ') });
     }
-    return { decisions };
-  });
+  }
+  return { decisions };
 }
 
 async function catalogueKeys(db: Executor, workspaceId: string): Promise<string[]> {

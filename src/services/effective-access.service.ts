@@ -19,6 +19,7 @@ import {
   type UserSummary,
 } from '../repositories/effective-access.repository.js';
 import { isUuid } from '../repositories/ids.js';
+import { cachedAccessModel, rememberAccessModel } from './access-model-cache.js';
 import type { CommittedEvent, Projector } from './commit.js';
 
 // Effective access: keeping user_access right in the transaction of every change that can alter
@@ -259,9 +260,23 @@ export interface EffectiveAccess {
 export const MAX_BATCH = 1000;
 
 
+/**
+ * Explanations from one snapshot: the users' facts and the model's version in one statement, and
+ * the model from memory when it is still at that version (access-model-cache.ts); otherwise both
+ * again in a repeatable-read transaction, whose model is remembered when this call opened it.
+ */
 export async function explainUsers(db: Executor, workspaceId: string, userIds: readonly string[]): Promise<EffectiveAccess[]> {
-  const [model, facts] = await Promise.all([loadAccessModel(db, workspaceId), loadUserAccessFacts(db, workspaceId, userIds)]);
-  return facts.map(({ user, facts, snapshot }): EffectiveAccess => {
+  let loaded = await loadUserAccessFacts(db, workspaceId, userIds);
+  let model = cachedAccessModel(workspaceId, loaded.modelVersion);
+  if (!model) {
+    const own = !db.isTransaction;
+    ({ model, loaded } = await consistentRead(db, async (trx) => {
+      const [m, l] = await Promise.all([loadAccessModel(trx, workspaceId), loadUserAccessFacts(trx, workspaceId, userIds)]);
+      if (own) rememberAccessModel(workspaceId, l.modelVersion, m);
+      return { model: m, loaded: l };
+    }));
+  }
+  return loaded.users.map(({ user, facts, snapshot }): EffectiveAccess => {
     const e = explain(model, facts);
     return {
       user,

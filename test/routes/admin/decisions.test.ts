@@ -69,3 +69,32 @@ t.test('a revoked decision token is refused at once', async (t) => {
   t.equal((await api('DELETE', `/tokens/${json(created).id}`)).statusCode, 204);
   t.equal((await api('POST', '/decisions', { as: asDecider, body: { users: [ada] } })).statusCode, 401);
 });
+
+t.test('the access model kept in memory is never stale: a change elsewhere counts at once, a rolled-back one never', async (t) => {
+  const { decide } = await import('../../../src/services/decisions.service.js');
+  const { db } = ctx.db;
+  const ask = async () => json(await api('POST', '/decisions', { as: 'owner', body: { users: [bob], permissions: ['codex_cloud'] } })).decisions[0];
+  t.match(await ask(), { allow: false }, 'bob may not use cloud (and the model is now in memory)');
+  const { default_role_id: defaultRole } = await db.selectFrom('workspace_access_settings').select('default_role_id').where('workspace_id', '=', ctx.workspaceId).executeTakeFirstOrThrow();
+  const allowCloud = (trx: typeof db) =>
+    trx
+      .insertInto('role_permissions')
+      .values({ role_id: defaultRole!, workspace_id: ctx.workspaceId, permission_key: 'codex_cloud', effect: 'allow' })
+      .onConflict((oc) => oc.columns(['role_id', 'permission_key']).doUpdateSet({ effect: 'allow' }))
+      .execute();
+
+  const rolledBack = db.transaction().execute(async (trx) => {
+    await allowCloud(trx as unknown as typeof db);
+    const inside = await decide(trx, ctx.workspaceId, { users: [bob], permissions: ['codex_cloud'] });
+    t.match(inside.decisions[0], { allow: true, decidedBy: 'allow' }, 'the writing transaction sees its own change');
+    throw new Error('roll back');
+  });
+  await t.rejects(rolledBack, /roll back/);
+  t.match(await ask(), { allow: false }, 'the rolled-back model was not remembered');
+
+  // Written straight to the database, as another instance or the CLI would.
+  await allowCloud(db);
+  t.match(await ask(), { allow: true, decidedBy: 'allow', roles: [{ sources: [{ type: 'default' }] }] }, 'a committed change elsewhere counts on the next request');
+  await db.deleteFrom('role_permissions').where('role_id', '=', defaultRole!).where('permission_key', '=', 'codex_cloud').execute();
+  t.match(await ask(), { allow: false }, 'and so does undoing it');
+});
