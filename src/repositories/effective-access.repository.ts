@@ -42,6 +42,18 @@ function groupMappingsSql(workspaceId: string): RawBuilder<unknown> {
      where m.workspace_id = ${workspaceId} and m.group_display_name is not null`;
 }
 
+/**
+ * The mappings that match one group (`group` names its row): the matching of groupMappingsSql,
+ * for readers of a few users' groups, which need not join every group of the workspace.
+ */
+function mappingsOfGroupSql(workspaceId: string, group: string): RawBuilder<unknown> {
+  const g = (column: string) => sql.ref(`${group}.${column}`);
+  return sql`
+    select m.id as mapping_id from role_mappings m
+     where m.workspace_id = ${workspaceId}
+       and (m.group_id = ${g('id')} or m.group_external_id = ${g('external_id')} or lower(m.group_display_name) = lower(${g('display_name')}))`;
+}
+
 export function scopeIdsSql(workspaceId: string, scope: AccessScope): RawBuilder<unknown> | undefined {
   if (scope === 'workspace') {
     // user_access too: rows of users deleted without a recompute (none should exist) are cleared.
@@ -209,7 +221,7 @@ export async function loadUserAccessFacts(db: Executor, workspaceId: string, use
     groups: Array<{ user_id: string; id: string; display_name: string; external_id: string | null; mapping_ids: string[] }>;
     snapshots: Array<{ user_id: string; granted: string[]; role_ids: string[]; updated_at: string }>;
   }>`
-    with x as (select distinct unnest(${uuidArray(ids)}) as id), gmap as (${groupMappingsSql(workspaceId)})
+    with x as (select distinct unnest(${uuidArray(ids)}) as id)
     select
       coalesce((select version from access_model_versions where workspace_id = ${workspaceId}), 0) as model_version,
       coalesce((select json_agg(json_build_object('id', u.id, 'user_name', u.user_name, 'display_name', u.resource->>'displayName', 'email', ${primaryEmailSql}, 'active', u.active))
@@ -218,12 +230,10 @@ export async function loadUserAccessFacts(db: Executor, workspaceId: string, use
          from user_roles ur join x on ur.user_id = x.id where ur.workspace_id = ${workspaceId}), '[]') as direct,
       coalesce((select json_agg(m order by m.user_id, lower(m.display_name), m.id) from (
          select gm.user_id, g.id, g.display_name, g.external_id,
-                coalesce(array_agg(gmap.mapping_id order by gmap.mapping_id) filter (where gmap.mapping_id is not null), '{}'::uuid[]) as mapping_ids
+                array(select gm2.mapping_id from (${mappingsOfGroupSql(workspaceId, 'g')}) gm2 order by gm2.mapping_id) as mapping_ids
            from group_members gm
            join x on gm.user_id = x.id
-           join groups g on g.id = gm.group_id and g.workspace_id = ${workspaceId}
-           left join gmap on gmap.group_id = g.id
-          group by gm.user_id, g.id, g.display_name, g.external_id) m), '[]') as groups,
+           join groups g on g.id = gm.group_id and g.workspace_id = ${workspaceId}) m), '[]') as groups,
       coalesce((select json_agg(json_build_object('user_id', ua.user_id, 'granted', ua.granted, 'role_ids', ua.role_ids, 'updated_at', ua.updated_at))
          from user_access ua join x on ua.user_id = x.id where ua.workspace_id = ${workspaceId}), '[]') as snapshots`.execute(db);
   const row = rows[0]!;
