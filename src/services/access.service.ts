@@ -585,7 +585,7 @@ export async function repairEffectiveAccess(db: Db, audit: AuditContext): Promis
         data: { before: r.before, after: r.after, ...diffGranted(r.before, r.after) },
       })),
     ];
-    // Through the commit step for its webhook deliveries; no projector depends on these types.
+    // Through the commit step like every write (no projector depends on these types).
     const { eventIds: ids } = await commit(trx, audit, events);
     const accessChanges = rows.map((r, i): AccessChange => ({ ...r, granted: events[i + 1]!.data!.granted as string[], revoked: events[i + 1]!.data!.revoked as string[], eventId: ids[i + 1]! }));
     return { result: { changedUsers: rows.length }, accessChanges };

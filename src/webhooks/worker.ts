@@ -35,7 +35,6 @@ interface ClaimedEndpoint {
   workspace_id: string;
   url: string;
   secret: string;
-  failing_since: Date | null;
 }
 
 type PendingRow = AuditEventRow & { delivery_id: string; attempts: number };
@@ -137,7 +136,6 @@ export function startWebhookWorker(db: Db, config: WebhookConfig, onError: (erro
           .where('id', '=', endpoint.id)
           .where('lease_owner', '=', owner)
           .execute();
-        endpoint.failing_since = null;
         return true;
       }
       const current = await trx.selectFrom('webhook_endpoints').select(['failing_since', 'enabled', 'url']).where('id', '=', endpoint.id).forUpdate().executeTakeFirst();
@@ -198,7 +196,7 @@ export function startWebhookWorker(db: Db, config: WebhookConfig, onError: (erro
           and exists (select 1 from webhook_deliveries d where d.endpoint_id = ep.id and d.status = 'pending')
         order by ep.next_attempt_at limit ${CONCURRENT_ENDPOINTS}
         for update skip locked)
-      returning id, workspace_id, url, secret, failing_since`.execute(db)).rows;
+      returning id, workspace_id, url, secret`.execute(db)).rows;
 
   const tick = async () => {
     const endpoints = await claim();
