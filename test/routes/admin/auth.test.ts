@@ -9,6 +9,8 @@ import { revokeToken } from '../../../src/services/tokens.service.js';
 import { TEST_ACTOR } from '../../helpers/app.js';
 import { ADMIN_SECRET, buildAdminTestApp, json } from './helpers.js';
 
+// @dialect-independent: JWT verification and role checks; the database only keeps token rows.
+
 // Who may call /api/v1: bridge-signed admin JWTs (this file) and IdP tokens (oidc.test.ts).
 
 const DAY = 24 * 60 * 60 * 1000;

@@ -3,6 +3,8 @@ import t from 'tap';
 import { Secret } from '../../../src/config/index.js';
 import { buildAdminTestApp } from '../admin/helpers.js';
 
+// @dialect-independent: the OAuth exchange and JWT checks; the database only keeps client rows.
+
 // OAuth 2.0 client credentials (RFC 6749 §4.4) for SCIM clients: an owner creates a client, the
 // client trades its id and secret at /oauth/token for a short-lived JWT, and SCIM accepts that
 // JWT as it accepts a long-lived token — until the client is revoked.
