@@ -11,6 +11,7 @@ import { cliActor, UserError, type CliContext, type CliIo } from './context.js';
 import { registerInitCommand } from './init.command.js';
 import { registerMigrateCommand } from './migrate.command.js';
 import { registerOAuthClientCommands } from './oauth-client.command.js';
+import { registerReviewCommands } from './review.command.js';
 import { registerScimSchemaCommands } from './scim-schema.command.js';
 import { registerTokenCommands } from './token.command.js';
 import { registerWebhookCommands } from './webhook.command.js';
@@ -52,6 +53,7 @@ function buildProgram(ctx: CliContext): Command {
   registerAuditCommands(program, ctx);
   registerScimSchemaCommands(program, ctx);
   registerWebhookCommands(program, ctx);
+  registerReviewCommands(program, ctx);
   return program;
 }
 

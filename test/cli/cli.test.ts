@@ -389,3 +389,14 @@ t.test('webhook create, list, disable, enable and delete', async (t) => {
   t.ok(events.every((e) => e.actor_type === 'cli'));
   t.notMatch(JSON.stringify(events), /whsec_/);
 });
+
+t.test('review holders prints the report in the format asked', async (t) => {
+  const csv = await inProcess(['review', 'holders', '--workspace', 'acme', '--permission', 'codex_admin', '--format', 'csv']);
+  t.equal(csv.code, 0, csv.stderr);
+  t.match(csv.stdout, /^"user_id","user_name","since","source","reason","granted_by_event","cause_event","cause_type"\r\n/);
+  const report = await inProcess(['review', 'holders', '--workspace', 'acme', '--permission', 'codex_admin', '--at', '2026-01-01T00:00:00Z']);
+  t.match(JSON.parse(report.stdout), { permission: 'codex_admin', at: '2026-01-01T00:00:00.000Z', holders: [], auditHead: { treeSize: Number } });
+  const bad = await inProcess(['review', 'holders', '--workspace', 'acme', '--permission', 'codex_admin', '--at', 'last tuesday']);
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /RFC 3339/);
+});

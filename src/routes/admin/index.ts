@@ -11,6 +11,7 @@ import mappingsRoutes from './mappings.routes.js';
 import meRoutes from './me.routes.js';
 import permissionsRoutes from './permissions.routes.js';
 import policiesRoutes from './policies.routes.js';
+import reviewsRoutes from './reviews.routes.js';
 import rolesRoutes from './roles.routes.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 import scimSchemasRoutes from './scim-schemas.routes.js';
@@ -48,6 +49,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(oauthClientsRoutes);
   await app.register(auditRoutes, { config });
   await app.register(webhooksRoutes, { config });
+  await app.register(reviewsRoutes);
 };
 
 export default adminRoutes;

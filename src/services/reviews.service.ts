@@ -1,0 +1,184 @@
+import { sql } from 'kysely';
+import type { SealOptions } from '../audit/sealer.js';
+import type { Db } from '../db/index.js';
+import { invalid } from './admin-errors.js';
+import { latestHead, type TreeHead } from './audit-log.service.js';
+
+// Access reviews as of a date: who held a permission at instant `at`, since when, and the audit
+// events that granted it — read from the audit log alone (access.changed events carry each
+// user's granted set before and after, and name their cause), so a report about last quarter
+// does not depend on what the tables hold today. The signed head it ends with is what the
+// listed events can later be proven against (GET /audit/events/{id}/proof).
+
+export interface Holder {
+  userId: string;
+  userName: string | null;
+  /** When the permission was last gained up to `at`; null when it predates the retained history. */
+  since: string | null;
+  /** Where `since` comes from: the access.changed event, or the retention checkpoint. */
+  source: 'event' | 'checkpoint';
+  grantedBy: {
+    eventId: string;
+    seq: number;
+    cause: { id: string; type: string; targetType: string; targetId: string; data: Record<string, unknown> } | null;
+    /** The cause in words: which group, mapping, role or lifecycle change. */
+    reason: string;
+  } | null;
+}
+
+export interface HoldersReport {
+  permission: string;
+  at: string;
+  generatedAt: string;
+  holders: Holder[];
+  /** The signed checkpoint the listed events are sealed under. */
+  auditHead: TreeHead;
+}
+
+const str = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
+
+function reasonOf(cause: NonNullable<Holder['grantedBy']>['cause'], groupName: string | null): string {
+  if (!cause) return 'no recorded cause';
+  const d = cause.data;
+  switch (cause.type) {
+    case 'group.member_added':
+      return `added to group ${groupName ?? cause.targetId}`;
+    case 'group.renamed':
+      return `group renamed from ${str(d.from)} to ${str(d.to)}, matching a mapping`;
+    case 'mapping.created':
+      return `mapping of ${str(d.value ?? d.groupId)} to role ${str(d.roleName ?? d.roleId)} created`;
+    case 'role.updated':
+      return `role ${str(d.name)} changed`;
+    case 'user.role_assigned':
+      return `role ${str(d.roleName ?? d.roleId)} assigned directly`;
+    case 'user.created':
+      return 'provisioned (the default role or baseline)';
+    case 'user.reactivated':
+      return 'reactivated';
+    case 'workspace.default_role_changed':
+      return `default role changed to ${str(d.afterName ?? d.after)}`;
+    case 'permission.created':
+    case 'permission.updated':
+      return `permission ${str(d.key)} baseline changed`;
+    default:
+      return cause.type;
+  }
+}
+
+/** Every user who held `permission` at `at`, ordered by userName. */
+export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, permission: string, at: Date): Promise<HoldersReport> {
+  if (typeof permission !== 'string' || permission === '') throw invalid('permission', 'permission is required, e.g. codex_admin');
+  if (Number.isNaN(at.getTime())) throw invalid('at', 'at must be an RFC 3339 date-time, e.g. 2026-11-03T00:00:00Z');
+  // Sealed first, in its own transaction: the head below then covers every event the report lists.
+  const auditHead = await latestHead(db, workspaceId, seal);
+  const { rows } = await db.transaction().setIsolationLevel('repeatable read').execute((trx) =>
+    sql<{
+      user_id: string;
+      source: 'event' | 'checkpoint';
+      user_name: string | null;
+      gained_id: string | null;
+      gained_seq: number | string | null;
+      gained_at: Date | string | null;
+      checkpoint_since: Date | string | null;
+      cause_id: string | null;
+      cause_type: string | null;
+      cause_target_type: string | null;
+      cause_target_id: string | null;
+      cause_data: Record<string, unknown> | null;
+      group_name: string | null;
+    }>`
+      with changes as (
+        select e.target_id as user_id, e.id, e.seq, e.occurred_at, e.cause_id,
+               (e.data->'after') @> jsonb_build_array(${permission}::text) as holds_after,
+               (e.data->'before') @> jsonb_build_array(${permission}::text) as held_before
+          from audit_events e
+         where e.workspace_id = ${workspaceId} and e.target_type = 'user' and e.event_type = 'access.changed' and e.occurred_at <= ${at}
+      ),
+      last as (select distinct on (user_id) user_id, holds_after from changes order by user_id, seq desc),
+      holders as (
+        select user_id, 'event' as source, null::timestamptz as since from last where holds_after
+        union all
+        select c.user_id::text, 'checkpoint', c.since from audit_checkpoint_access c
+         where c.workspace_id = ${workspaceId} and ${permission}::text = any(c.granted) and not exists (select 1 from last l where l.user_id = c.user_id::text)
+      ),
+      gained as (
+        select distinct on (user_id) user_id, id, seq, occurred_at, cause_id from changes
+         where holds_after and not held_before order by user_id, seq desc
+      ),
+      report as (
+      select h.user_id, h.source, h.since as checkpoint_since,
+             coalesce(u.user_name, (select n.data->>'userName' from audit_events n
+                where n.workspace_id = ${workspaceId} and n.target_type = 'user' and n.target_id = h.user_id and n.data ? 'userName'
+                order by n.seq desc limit 1)) as user_name,
+             g.id as gained_id, g.seq as gained_seq, g.occurred_at as gained_at,
+             c.id as cause_id, c.event_type as cause_type, c.target_type as cause_target_type, c.target_id as cause_target_id, c.data as cause_data,
+             case when c.target_type = 'group' then coalesce(gr.display_name, (select n.data->>'displayName' from audit_events n
+                where n.workspace_id = ${workspaceId} and n.target_type = 'group' and n.target_id = c.target_id and n.data ? 'displayName'
+                order by n.seq desc limit 1)) end as group_name
+        from holders h
+        left join users u on u.workspace_id = ${workspaceId} and u.id::text = h.user_id
+        left join gained g on g.user_id = h.user_id
+        left join audit_events c on c.id = g.cause_id
+        left join groups gr on c.target_type = 'group' and gr.workspace_id = ${workspaceId} and gr.id::text = c.target_id
+      )
+      select * from report order by lower(coalesce(user_name, user_id)), user_id`.execute(trx),
+  );
+  const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
+  return {
+    permission,
+    at: at.toISOString(),
+    generatedAt: new Date().toISOString(),
+    holders: rows.map((r): Holder => {
+      const cause = r.cause_id
+        ? { id: r.cause_id, type: r.cause_type!, targetType: r.cause_target_type!, targetId: r.cause_target_id!, data: r.cause_data ?? {} }
+        : null;
+      return {
+        userId: r.user_id,
+        userName: r.user_name,
+        since: iso(r.gained_at) ?? iso(r.checkpoint_since),
+        source: r.gained_id ? 'event' : r.source,
+        grantedBy: r.gained_id ? { eventId: r.gained_id, seq: Number(r.gained_seq), cause, reason: reasonOf(cause, r.group_name) } : null,
+      };
+    }),
+    auditHead,
+  };
+}
+
+// ---- formats -------------------------------------------------------------------------------
+
+const CSV_COLUMNS = ['user_id', 'user_name', 'since', 'source', 'reason', 'granted_by_event', 'cause_event', 'cause_type'];
+
+/** RFC 4180: every field quoted, quotes doubled, CRLF line ends. */
+export function holdersCsv(report: HoldersReport): string {
+  const field = (value: unknown) => `"${String(value ?? '').replace(/"/g, '""')}"`;
+  const lines = [
+    CSV_COLUMNS,
+    ...report.holders.map((h) => [h.userId, h.userName, h.since, h.source, h.grantedBy?.reason, h.grantedBy?.eventId, h.grantedBy?.cause?.id, h.grantedBy?.cause?.type]),
+  ];
+  return `${lines.map((line) => line.map(field).join(',')).join('\r\n')}\r\n`;
+}
+
+const escapeHtml = (value: unknown): string =>
+  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** A printable page: the question, the answer, and the checkpoint to verify it against. */
+export function holdersHtml(report: HoldersReport): string {
+  const rows = report.holders
+    .map((h) => `<tr><td>${escapeHtml(h.userName ?? h.userId)}</td><td><code>${escapeHtml(h.userId)}</code></td><td>${escapeHtml(h.since ?? 'before the retained history')}</td><td>${escapeHtml(h.grantedBy?.reason ?? 'held at the retention checkpoint')}</td><td><code>${escapeHtml(h.grantedBy?.eventId ?? '')}</code></td></tr>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Holders of ${escapeHtml(report.permission)} at ${escapeHtml(report.at)}</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}table{border-collapse:collapse;width:100%}th,td{border:1px solid #888;padding:4px 6px;text-align:left;vertical-align:top}th{background:#eee}pre{white-space:pre-wrap;font-size:12px}@media print{body{margin:0}}</style></head>
+<body>
+<h1>Holders of <code>${escapeHtml(report.permission)}</code> at ${escapeHtml(report.at)}</h1>
+<p>${report.holders.length} holder${report.holders.length === 1 ? '' : 's'}. Generated ${escapeHtml(report.generatedAt)} from the audit log.</p>
+<table><thead><tr><th scope="col">User</th><th scope="col">User id</th><th scope="col">Since</th><th scope="col">Why</th><th scope="col">Granting event</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+<h2>Audit checkpoint</h2>
+<p>Tree size ${report.auditHead.treeSize}, root ${escapeHtml(report.auditHead.rootHash)}${report.auditHead.signed ? ', signed' : ', unsigned'}. Every event above is in this tree: ask <code>GET /api/v1/audit/events/{id}/proof?treeSize=${report.auditHead.treeSize}</code>.</p>
+<pre>${escapeHtml(report.auditHead.checkpoint)}</pre>
+</body></html>
+`;
+}

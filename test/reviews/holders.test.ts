@@ -1,0 +1,76 @@
+import t from 'tap';
+import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
+
+// Access reviews as of a date: who held codex_admin at each instant, since when and why, from the
+// audit log alone (a deleted user still appears where they held it), with the signed checkpoint
+// the granting events are provably sealed under; as JSON, CSV and a printable page.
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const tick = () => new Promise((resolve) => setTimeout(resolve, 15));
+
+t.test('holders of a permission at any instant', async (t) => {
+  const ctx = await buildAdminTestApp(t);
+  const { api, scim } = ctx;
+  const user = async (userName: string) => json(await scim('POST', '/Users', { schemas: [USER], userName })).id as string;
+  const alice = await user('alice@example.com');
+  const bob = await user('bob@example.com');
+  await tick();
+  const before = new Date();
+  await tick();
+  const admins = json(await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'codex-admins', members: [{ value: alice }] })).id as string;
+  await tick();
+  const onlyAlice = new Date();
+  await tick();
+  t.ok([200, 204].includes((await scim('PATCH', `/Groups/${admins}`, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: [{ value: bob }] }] })).statusCode));
+  await tick();
+  const both = new Date();
+  await tick();
+  t.ok([200, 204].includes((await scim('PATCH', `/Groups/${admins}`, { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${alice}"]` }] })).statusCode));
+  await tick();
+  const onlyBob = new Date();
+  await tick();
+  t.equal((await scim('DELETE', `/Users/${bob}`)).statusCode, 204);
+
+  const holders = async (at: Date, as: 'owner' | 'compliance' = 'compliance') => {
+    const res = await api('GET', `/reviews/holders?permission=codex_admin&at=${at.toISOString()}`, { as });
+    t.equal(res.statusCode, 200, res.body);
+    return json(res);
+  };
+  t.same((await holders(before)).holders, [], 'nobody before the group was pushed');
+  const first = await holders(onlyAlice);
+  t.match(first, {
+    permission: 'codex_admin',
+    at: onlyAlice.toISOString(),
+    holders: [{ userId: alice, userName: 'alice@example.com', source: 'event', since: String, grantedBy: { eventId: String, cause: { type: 'group.member_added', targetId: admins }, reason: 'added to group codex-admins' } }],
+  });
+  t.same((await holders(both)).holders.map((h: { userName: string }) => h.userName), ['alice@example.com', 'bob@example.com'], 'both while both were members');
+  const last = await holders(onlyBob, 'owner');
+  t.same(last.holders.map((h: { userId: string }) => h.userId), [bob], 'alice lost it when she left the group');
+  t.match(last.holders[0], { userName: 'bob@example.com', grantedBy: { cause: { type: 'group.member_added', targetId: admins }, reason: 'added to group codex-admins' } }, 'bob, deleted since, is still named from the trail');
+  t.same((await holders(new Date())).holders, [], 'nobody now: bob was deleted');
+
+  // The granting event is provably in the checkpoint the report gives.
+  const { treeSize, checkpoint } = last.auditHead;
+  t.match(checkpoint, /^codex-scim-bridge\//);
+  const proof = await api('GET', `/audit/events/${last.holders[0].grantedBy.eventId}/proof?treeSize=${treeSize}`, { as: 'compliance' });
+  t.equal(proof.statusCode, 200, proof.body);
+  t.equal(json(proof).rootHash, last.auditHead.rootHash);
+
+  const csv = await api('GET', `/reviews/holders?permission=codex_admin&at=${both.toISOString()}&format=csv`, { as: 'compliance' });
+  t.match(csv.headers['content-type'], /^text\/csv/);
+  t.match(csv.headers['content-disposition'], /^attachment; filename="holders-codex_admin-[0-9T-]+Z\.csv"$/);
+  const lines = csv.body.trimEnd().split('\r\n');
+  t.equal(lines[0], '"user_id","user_name","since","source","reason","granted_by_event","cause_event","cause_type"');
+  t.equal(lines.length, 3, 'a header and a row per holder');
+  t.match(lines[2], `"${bob}","bob@example.com"`);
+  const html = await api('GET', `/reviews/holders?permission=codex_admin&at=${both.toISOString()}&format=html`, { as: 'compliance' });
+  t.match(html.headers['content-type'], /^text\/html/);
+  t.match(html.body, /<table>[\s\S]*alice@example\.com[\s\S]*bob@example\.com[\s\S]*<\/table>/);
+  t.match(html.body, `Tree size ${treeSize}`);
+
+  t.equal((await api('GET', '/reviews/holders?permission=codex_admin', { as: 'codex-admin' })).statusCode, 403, 'compliance and owners run reviews');
+  t.equal((await api('GET', '/reviews/holders?permission=codex_admin&at=yesterday')).statusCode, 400);
+  t.equal((await api('GET', '/reviews/holders')).statusCode, 400, 'permission is required');
+});
