@@ -44,6 +44,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       event_seq bigint not null,
       status text not null default 'pending' check (status in ('pending', 'delivered')),
       attempts integer not null default 0,
+      -- Bumped by a redelivery or replay request: an answer to an attempt sent before it does not
+      -- mark the delivery delivered, so the request is never lost to a send already in flight.
+      generation integer not null default 0,
       created_at timestamptz not null default now(),
       last_attempt_at timestamptz,
       delivered_at timestamptz,

@@ -220,6 +220,7 @@ export interface WebhookDeliveriesTable {
   event_seq: number;
   status: Generated<'pending' | 'delivered'>;
   attempts: Generated<number>;
+  generation: Generated<number>;
   created_at: Timestamp;
   last_attempt_at: Timestamp | null;
   delivered_at: Timestamp | null;

@@ -240,7 +240,7 @@ export async function redeliver(db: Db, audit: AuditContext, id: string, deliver
   await db.transaction().execute(async (trx) => {
     const row = await lockEndpoint(trx, audit.workspaceId, id);
     const delivery = isUuid(deliveryId)
-      ? await trx.updateTable('webhook_deliveries').set({ status: 'pending', delivered_at: null }).where('id', '=', deliveryId).where('endpoint_id', '=', row.id).returning('event_id').executeTakeFirst()
+      ? await trx.updateTable('webhook_deliveries').set({ status: 'pending', delivered_at: null, generation: sql`generation + 1` }).where('id', '=', deliveryId).where('endpoint_id', '=', row.id).returning('event_id').executeTakeFirst()
       : undefined;
     if (!delivery) throw notFound('delivery', deliveryId);
     await trx.updateTable('webhook_endpoints').set({ next_attempt_at: sql`now()` }).where('id', '=', row.id).execute();
@@ -261,7 +261,7 @@ export async function replay(db: Db, audit: AuditContext, id: string, fromSeq: n
       select ${row.id}::uuid, e.id, e.seq from audit_events e
       where e.workspace_id = ${audit.workspaceId} and e.seq >= ${fromSeq}
         and ${subscribes(sql`${row.event_types}::text[]`, sql.ref('e.event_type'))}
-      on conflict (endpoint_id, event_id) do update set status = 'pending', delivered_at = null`.execute(trx);
+      on conflict (endpoint_id, event_id) do update set status = 'pending', delivered_at = null, generation = webhook_deliveries.generation + 1`.execute(trx);
     const deliveries = Number(result.numAffectedRows ?? 0);
     await trx.updateTable('webhook_endpoints').set({ next_attempt_at: sql`now()` }).where('id', '=', row.id).execute();
     await commit(trx, audit, [{ type: 'webhook.replay_requested', targetType: 'webhook', targetId: row.id, data: { url: row.url, fromSeq, deliveries } }]);

@@ -37,7 +37,7 @@ interface ClaimedEndpoint {
   secret: string;
 }
 
-type PendingRow = AuditEventRow & { delivery_id: string; attempts: number };
+type PendingRow = AuditEventRow & { delivery_id: string; attempts: number; generation: number };
 
 export interface SendOutcome {
   ok: boolean;
@@ -124,11 +124,16 @@ export function startWebhookWorker(db: Db, config: WebhookConfig, onError: (erro
         .values({ delivery_id: row.delivery_id, status_code: outcome.statusCode, latency_ms: outcome.latencyMs, error: outcome.error, response_excerpt: outcome.excerpt })
         .execute();
       const attempts = row.attempts + 1;
-      await trx
-        .updateTable('webhook_deliveries')
-        .set({ attempts, last_attempt_at: sql`now()`, ...(outcome.ok ? { status: 'delivered', delivered_at: sql`now()` } : {}) })
-        .where('id', '=', row.delivery_id)
-        .execute();
+      await trx.updateTable('webhook_deliveries').set({ attempts, last_attempt_at: sql`now()` }).where('id', '=', row.delivery_id).execute();
+      if (outcome.ok) {
+        // Unless a redelivery or replay was asked for since this attempt was read.
+        await trx
+          .updateTable('webhook_deliveries')
+          .set({ status: 'delivered', delivered_at: sql`now()` })
+          .where('id', '=', row.delivery_id)
+          .where('generation', '=', row.generation)
+          .execute();
+      }
       if (outcome.ok) {
         await trx
           .updateTable('webhook_endpoints')
@@ -172,7 +177,7 @@ export function startWebhookWorker(db: Db, config: WebhookConfig, onError: (erro
     try {
       while (!stopped) {
         const rows = (await sql<PendingRow>`
-          select e.*, d.id as delivery_id, d.attempts
+          select e.*, d.id as delivery_id, d.attempts, d.generation
           from webhook_deliveries d join audit_events e on e.id = d.event_id
           where d.endpoint_id = ${endpoint.id} and d.status = 'pending'
           order by d.event_seq limit ${BATCH}`.execute(db)).rows;

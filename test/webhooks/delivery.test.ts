@@ -44,6 +44,16 @@ async function eventsOf(ctx: AdminTestApp, types: string[]): Promise<Array<{ id:
   return rows.filter((r) => types.some((type) => type === r.event_type || (type.endsWith('.*') && r.event_type.startsWith(type.slice(0, -1))))).map((r) => ({ ...r, seq: Number(r.seq) }));
 }
 
+/** The receiver answers before the worker records the answer: waits until nothing is pending. */
+async function settled(ctx: AdminTestApp, endpointId: string): Promise<number> {
+  let pending = Infinity;
+  for (let i = 0; i < 400 && pending > 0; i++) {
+    pending = json(await ctx.api('GET', `/webhooks/${endpointId}`)).pendingDeliveries;
+    if (pending > 0) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return pending;
+}
+
 const firstOccurrences = (ids: string[]): string[] => [...new Set(ids)];
 
 t.test('every event delivered through 500s, stalls and dropped connections: in order, signed, at least once', async (t) => {
@@ -94,6 +104,7 @@ t.test('every event delivered through 500s, stalls and dropped connections: in o
   const removed = a.received.map((r) => JSON.parse(r.body)).find((m) => m.type === 'group.member_removed');
   t.match(removed, { data: { target: { type: 'group', id: group }, data: { userId: String } } }, 'membership events name the group and the user');
 
+  t.equal(await settled(ctx, endpointA.id), 0, 'nothing left pending');
   const log = json(await ctx.api('GET', `/webhooks/${endpointA.id}/deliveries?limit=500`));
   const head = log.items.find((d: { eventId: string }) => d.eventId === expectedA[0]!.id);
   t.match(head, { status: 'delivered', attempts: 5 });
@@ -108,7 +119,6 @@ t.test('every event delivered through 500s, stalls and dropped connections: in o
     ],
     'the delivery log keeps each attempt: status, error, a response excerpt',
   );
-  t.equal(json(await ctx.api('GET', `/webhooks/${endpointA.id}`)).pendingDeliveries, 0);
 
   const scrape = (await ctx.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body;
   t.match(scrape, /webhook_queue_depth \d+/);
@@ -142,6 +152,7 @@ t.test('an endpoint failing for the whole retry period is disabled and audited; 
   const [createdEvent] = await eventsOf(ctx, ['user.created']);
   t.equal(r.accepted()[0], createdEvent!.id, 'enabling resumes the pending delivery');
 
+  t.equal(await settled(ctx, endpoint.id), 0);
   const [delivery] = json(await ctx.api('GET', `/webhooks/${endpoint.id}/deliveries?status=delivered`)).items;
   t.equal((await ctx.api('POST', `/webhooks/${endpoint.id}/deliveries/${delivery.id}/redeliver`)).statusCode, 202);
   await r.until(() => r.accepted().length === 2);
@@ -149,6 +160,7 @@ t.test('an endpoint failing for the whole retry period is disabled and audited; 
 
   json(await ctx.scim('POST', '/Users', { schemas: [USER], userName: 'second@example.com' }));
   await r.until(() => r.accepted().length === 3);
+  t.equal(await settled(ctx, endpoint.id), 0, 'delivered and recorded before the replay');
   const replay = await ctx.api('POST', `/webhooks/${endpoint.id}/replay`, { body: { fromSeq: 0 } });
   t.equal(replay.statusCode, 202);
   t.same(json(replay), { deliveries: 2 }, 'both user.created events queued again');
@@ -174,6 +186,20 @@ t.test('an endpoint failing for the whole retry period is disabled and audited; 
   t.notMatch(JSON.stringify(trail), /whsec_/, 'never with the secret');
   t.equal((await ctx.api('DELETE', `/webhooks/${endpoint.id}`)).statusCode, 204);
   t.equal((await ctx.api('GET', `/webhooks/${endpoint.id}`)).statusCode, 404);
+});
+
+t.test('a redelivery asked for while that delivery is in flight is not lost to its answer', async (t) => {
+  const ctx = await app(t);
+  const r = await receiver(t);
+  r.script(['slow'], 'ok');
+  const endpoint = await register(ctx, r.url, ['user.created']);
+  await ctx.scim('POST', '/Users', { schemas: [USER], userName: 'inflight@example.com' });
+  await r.until(() => r.received.length === 1);
+  const [delivery] = json(await ctx.api('GET', `/webhooks/${endpoint.id}/deliveries`)).items;
+  t.equal((await ctx.api('POST', `/webhooks/${endpoint.id}/deliveries/${delivery.id}/redeliver`)).statusCode, 202, 'asked while the first answer is 200 ms away');
+  await r.until(() => r.accepted().length === 2);
+  t.equal(r.accepted()[1], r.accepted()[0], 'sent again after the answer to the first send');
+  t.equal(await settled(ctx, endpoint.id), 0);
 });
 
 t.test('safe by default: https, no private or link-local addresses, owners only, known event types', async (t) => {

@@ -2,10 +2,10 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 
 // A webhook receiver on 127.0.0.1 that misbehaves on request: answers 500, stalls past the
-// bridge's timeout, drops the connection, or accepts. Every request it read is recorded, whatever
+// bridge's timeout, drops the connection, accepts after 200 ms ('slow'), or accepts. Every request it read is recorded, whatever
 // it answered, so tests can tell deliveries from attempts.
 
-export type Behaviour = 'ok' | '500' | 'stall' | 'drop';
+export type Behaviour = 'ok' | 'slow' | '500' | 'stall' | 'drop';
 
 export interface Received {
   id: string;
@@ -40,6 +40,7 @@ export async function startReceiver(): Promise<Receiver> {
       const answered = queue.shift() ?? (typeof fallback === 'function' ? fallback(count) : fallback);
       received.push({ id: String(req.headers['webhook-id']), headers: req.headers, body, answered });
       if (answered === 'ok') res.writeHead(204).end();
+      else if (answered === 'slow') setTimeout(() => res.writeHead(204).end(), 200);
       else if (answered === '500') res.writeHead(500, { 'content-type': 'text/plain' }).end('receiver is down for maintenance');
       else if (answered === 'drop') req.socket.destroy();
       else stalled.push(res); // never answered: the bridge's timeout must give up on it
@@ -53,7 +54,7 @@ export async function startReceiver(): Promise<Receiver> {
       queue = [...behaviours];
       fallback = then;
     },
-    accepted: () => received.filter((r) => r.answered === 'ok').map((r) => r.id),
+    accepted: () => received.filter((r) => r.answered === 'ok' || r.answered === 'slow').map((r) => r.id),
     async until(predicate, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
