@@ -15,7 +15,7 @@ import { ADMIN_TOKEN_ISSUER, describeJoseError, verifyBridgeAdminToken, type Adm
 const OIDC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const CLOCK_TOLERANCE_SECONDS = 30;
 /** Codex's own advice to a user it denies, so end users read the same thing from the bridge. */
-export const CONTACT_ADMIN = 'Contact your administrator for access.';
+const CONTACT_ADMIN = 'Contact your administrator for access.';
 
 export interface AdminAuthenticator {
   authenticate(db: Db, jwt: string): Promise<AdminPrincipal>;

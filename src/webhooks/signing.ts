@@ -5,7 +5,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 // Signed here with node:crypto so that the tests can verify with the `standardwebhooks` package
 // as an independent implementation, as receivers will.
 
-export const WEBHOOK_SECRET_PREFIX = 'whsec_';
+const WEBHOOK_SECRET_PREFIX = 'whsec_';
 
 /** 32 random bytes: inside the 24–64 the specification asks for. */
 export function newWebhookSecret(): string {

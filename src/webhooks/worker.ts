@@ -39,7 +39,7 @@ interface ClaimedEndpoint {
 
 type PendingRow = AuditEventRow & { delivery_id: string; attempts: number; generation: number };
 
-export interface SendOutcome {
+interface SendOutcome {
   ok: boolean;
   statusCode: number | null;
   latencyMs: number;
@@ -48,7 +48,7 @@ export interface SendOutcome {
 }
 
 /** The Standard Webhooks body: type, timestamp, and the audit event as data. */
-export function webhookBody(row: AuditEventRow): string {
+function webhookBody(row: AuditEventRow): string {
   const event = toAuditEvent(row);
   return JSON.stringify({
     type: event.type,
@@ -68,7 +68,7 @@ export function webhookBody(row: AuditEventRow): string {
 }
 
 /** Delay before attempt `attempts + 1`: base·2^(n−1) capped, then "equal jitter" (half fixed, half random). */
-export function retryDelayMs(config: Pick<WebhookConfig, 'retryBaseMs' | 'retryMaxMs'>, attempts: number): number {
+function retryDelayMs(config: Pick<WebhookConfig, 'retryBaseMs' | 'retryMaxMs'>, attempts: number): number {
   const ceiling = Math.min(config.retryMaxMs, config.retryBaseMs * 2 ** Math.max(0, attempts - 1));
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
