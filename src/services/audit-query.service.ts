@@ -212,7 +212,7 @@ export async function userHistory(db: Executor, workspaceId: string, userRef: st
  * A group the trail knows: a current group by id, externalId or displayName, or a deleted one by
  * the id its events name. 404 when neither.
  */
-async function historyGroupId(db: Executor, workspaceId: string, ref: string): Promise<string> {
+export async function historyGroupId(db: Executor, workspaceId: string, ref: string): Promise<string> {
   const current = await findGroupByRef(db, workspaceId, ref);
   if (current !== undefined) return current;
   if (isUuid(ref) && (await hasHistory(db, workspaceId, 'group', ref.toLowerCase()))) return ref.toLowerCase();

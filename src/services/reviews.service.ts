@@ -1,8 +1,11 @@
 import { sql } from 'kysely';
 import type { SealOptions } from '../audit/sealer.js';
 import type { Db } from '../db/index.js';
+import { groupMembersAsOf } from '../repositories/audit-query.repository.js';
+import { uuidArray } from '../repositories/ids.js';
 import { invalid } from './admin-errors.js';
 import { latestHead, type TreeHead } from './audit-log.service.js';
+import { historyGroupId } from './audit-query.service.js';
 
 // Access reviews as of a date: who held a permission at instant `at`, since when, and the audit
 // events that granted it — read from the audit log alone (access.changed events carry each
@@ -27,7 +30,9 @@ export interface Holder {
 }
 
 export interface HoldersReport {
-  permission: string;
+  /** What is reviewed: a permission's holders, or a group's members. */
+  permission: string | null;
+  group: { id: string; displayName: string | null } | null;
   at: string;
   generatedAt: string;
   holders: Holder[];
@@ -126,6 +131,7 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
   const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
   return {
     permission,
+    group: null,
     at: at.toISOString(),
     generatedAt: new Date().toISOString(),
     holders: rows.map((r): Holder => {
@@ -142,6 +148,48 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
     }),
     auditHead,
   };
+}
+
+/** Every member of a group (by id, or its current displayName) at `at`: since when, and the event that added them. */
+export async function groupMembersAt(db: Db, workspaceId: string, seal: SealOptions, groupRef: string, at: Date): Promise<HoldersReport> {
+  if (Number.isNaN(at.getTime())) throw invalid('at', 'at must be an RFC 3339 date-time, e.g. 2026-11-03T00:00:00Z');
+  const auditHead = await latestHead(db, workspaceId, seal);
+  return db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+    const groupId = await historyGroupId(trx, workspaceId, groupRef);
+    const members = await groupMembersAsOf(trx, workspaceId, groupId, at, { limit: 10_000_000 });
+    const { rows } = await sql<{ id: string; user_name: string | null; group_name: string | null; events: Array<{ id: string; seq: number }> }>`
+      select x.id,
+             coalesce(u.user_name, (select n.data->>'userName' from audit_events n
+                where n.workspace_id = ${workspaceId} and n.target_type = 'user' and n.target_id = x.id::text and n.data ? 'userName'
+                order by n.seq desc limit 1)) as user_name,
+             null as group_name, null as events
+        from unnest(${uuidArray(members.map((m) => m.id))}) as x(id)
+        left join users u on u.workspace_id = ${workspaceId} and u.id = x.id
+      union all
+      select null, null,
+             (select n.data->>case when n.event_type = 'group.renamed' then 'to' else 'displayName' end from audit_events n
+               where n.workspace_id = ${workspaceId} and n.target_type = 'group' and n.target_id = ${groupId}
+                 and n.event_type in ('group.created', 'group.renamed') and n.occurred_at <= ${at} order by n.seq desc limit 1),
+             (select coalesce(json_agg(json_build_object('id', e.id, 'seq', e.seq)), '[]') from audit_events e
+               where e.id = any(${uuidArray(members.flatMap((m) => (m.eventId ? [m.eventId] : [])))}))`.execute(trx);
+    const names = new Map(rows.filter((r) => r.id !== null).map((r) => [r.id, r.user_name]));
+    const summary = rows.find((r) => r.id === null);
+    const seqs = new Map((summary?.events ?? []).map((e) => [e.id, Number(e.seq)]));
+    const displayName = summary?.group_name ?? null;
+    const reason = `member of group ${displayName ?? groupId}`;
+    const holders = members
+      .map((m): Holder => ({
+        userId: m.id,
+        userName: names.get(m.id) ?? null,
+        since: m.since.toISOString(),
+        source: m.eventId ? 'event' : 'checkpoint',
+        grantedBy: m.eventId
+          ? { eventId: m.eventId, seq: seqs.get(m.eventId) ?? 0, cause: { id: m.eventId, type: 'group.member_added', targetType: 'group', targetId: groupId, data: { userId: m.id } }, reason }
+          : null,
+      }))
+      .sort((a, b) => (a.userName ?? a.userId).toLowerCase().localeCompare((b.userName ?? b.userId).toLowerCase()) || a.userId.localeCompare(b.userId));
+    return { permission: null, group: { id: groupId, displayName }, at: at.toISOString(), generatedAt: new Date().toISOString(), holders, auditHead };
+  });
 }
 
 // ---- formats -------------------------------------------------------------------------------
@@ -161,16 +209,19 @@ export function holdersCsv(report: HoldersReport): string {
 const escapeHtml = (value: unknown): string =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+const title = (report: HoldersReport): string =>
+  report.group ? `Members of ${report.group.displayName ?? report.group.id} at ${report.at}` : `Holders of ${report.permission} at ${report.at}`;
+
 /** A printable page: the question, the answer, and the checkpoint to verify it against. */
 export function holdersHtml(report: HoldersReport): string {
   const rows = report.holders
     .map((h) => `<tr><td>${escapeHtml(h.userName ?? h.userId)}</td><td><code>${escapeHtml(h.userId)}</code></td><td>${escapeHtml(h.since ?? 'before the retained history')}</td><td>${escapeHtml(h.grantedBy?.reason ?? 'held at the retention checkpoint')}</td><td><code>${escapeHtml(h.grantedBy?.eventId ?? '')}</code></td></tr>`)
     .join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Holders of ${escapeHtml(report.permission)} at ${escapeHtml(report.at)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title(report))}</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}table{border-collapse:collapse;width:100%}th,td{border:1px solid #888;padding:4px 6px;text-align:left;vertical-align:top}th{background:#eee}pre{white-space:pre-wrap;font-size:12px}@media print{body{margin:0}}</style></head>
 <body>
-<h1>Holders of <code>${escapeHtml(report.permission)}</code> at ${escapeHtml(report.at)}</h1>
+<h1>${escapeHtml(title(report))}</h1>
 <p>${report.holders.length} holder${report.holders.length === 1 ? '' : 's'}. Generated ${escapeHtml(report.generatedAt)} from the audit log.</p>
 <table><thead><tr><th scope="col">User</th><th scope="col">User id</th><th scope="col">Since</th><th scope="col">Why</th><th scope="col">Granting event</th></tr></thead>
 <tbody>

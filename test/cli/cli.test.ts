@@ -400,3 +400,12 @@ t.test('review holders prints the report in the format asked', async (t) => {
   t.equal(bad.code, 1);
   t.match(bad.stderr, /RFC 3339/);
 });
+
+t.test('review holders by group, and one of --permission or --group', async (t) => {
+  const none = await inProcess(['review', 'holders', '--workspace', 'acme']);
+  t.equal(none.code, 1);
+  t.match(none.stderr, /either --permission or --group/);
+  const missing = await inProcess(['review', 'holders', '--workspace', 'acme', '--group', 'no-such-group']);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /No group "no-such-group"/);
+});

@@ -70,7 +70,24 @@ t.test('holders of a permission at any instant', async (t) => {
   t.match(html.body, /<table>[\s\S]*alice@example\.com[\s\S]*bob@example\.com[\s\S]*<\/table>/);
   t.match(html.body, `Tree size ${treeSize}`);
 
+  // By group: its members at each instant, from the member events.
+  const members = async (at: Date, ref = 'codex-admins') => {
+    const res = await api('GET', `/reviews/holders?group=${encodeURIComponent(ref)}&at=${at.toISOString()}`, { as: 'compliance' });
+    t.equal(res.statusCode, 200, res.body);
+    return json(res);
+  };
+  const atBoth = await members(both);
+  t.match(atBoth, { permission: null, group: { id: admins, displayName: 'codex-admins' } });
+  t.same(atBoth.holders.map((h: { userName: string }) => h.userName), ['alice@example.com', 'bob@example.com']);
+  t.match(atBoth.holders[1], { userId: bob, since: String, grantedBy: { eventId: String, seq: Number, reason: 'member of group codex-admins' } });
+  t.same((await members(onlyBob, admins)).holders.map((h: { userId: string }) => h.userId), [bob], 'by id too; alice had left');
+  t.same((await members(before)).holders, [], 'no members before the group existed');
+  const page = await api('GET', `/reviews/holders?group=codex-admins&at=${both.toISOString()}&format=html`, { as: 'compliance' });
+  t.match(page.body, /<h1>Members of codex-admins at /);
+  t.equal((await api('GET', '/reviews/holders?group=codex-admins&permission=codex_admin')).statusCode, 400, 'a permission or a group, not both');
+  t.equal((await api('GET', '/reviews/holders?group=no-such-group')).statusCode, 404);
+
   t.equal((await api('GET', '/reviews/holders?permission=codex_admin', { as: 'codex-admin' })).statusCode, 403, 'compliance and owners run reviews');
   t.equal((await api('GET', '/reviews/holders?permission=codex_admin&at=yesterday')).statusCode, 400);
-  t.equal((await api('GET', '/reviews/holders')).statusCode, 400, 'permission is required');
+  t.equal((await api('GET', '/reviews/holders')).statusCode, 400, 'a permission or a group is required');
 });
