@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { SealOptions } from '../audit/sealer.js';
 import type { Db } from '../db/index.js';
 import { groupMembersAsOf } from '../repositories/audit-query.repository.js';
@@ -70,10 +70,32 @@ function reasonOf(cause: NonNullable<Holder['grantedBy']>['cause'], groupName: s
   }
 }
 
+function checkInstant(at: Date): void {
+  if (Number.isNaN(at.getTime())) throw invalid('at', 'at must be an RFC 3339 date-time, e.g. 2026-11-03T00:00:00Z');
+}
+
+/** A user's userName: from the row, else (deleted since) the last event that recorded one. */
+function userNameSql(workspaceId: string, userId: RawBuilder<unknown>): RawBuilder<string | null> {
+  return sql<string | null>`coalesce(
+    (select u.user_name from users u where u.workspace_id = ${workspaceId} and u.id = (${userId})::uuid),
+    (select n.data->>'userName' from audit_events n
+      where n.workspace_id = ${workspaceId} and n.target_type = 'user' and n.target_id = (${userId})::text and n.data ? 'userName'
+      order by n.seq desc limit 1))`;
+}
+
+/** A group's displayName at `at`, from its created and renamed events, else its name now. */
+function groupNameAtSql(workspaceId: string, groupId: RawBuilder<unknown>, at: Date): RawBuilder<string | null> {
+  return sql<string | null>`coalesce(
+    (select n.data->>case when n.event_type = 'group.renamed' then 'to' else 'displayName' end from audit_events n
+      where n.workspace_id = ${workspaceId} and n.target_type = 'group' and n.target_id = (${groupId})::text
+        and n.event_type in ('group.created', 'group.renamed') and n.occurred_at <= ${at} order by n.seq desc limit 1),
+    (select g.display_name from groups g where g.workspace_id = ${workspaceId} and g.id::text = (${groupId})::text))`;
+}
+
 /** Every user who held `permission` at `at`, ordered by userName. */
 export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, permission: string, at: Date): Promise<HoldersReport> {
   if (typeof permission !== 'string' || permission === '') throw invalid('permission', 'permission is required, e.g. codex_admin');
-  if (Number.isNaN(at.getTime())) throw invalid('at', 'at must be an RFC 3339 date-time, e.g. 2026-11-03T00:00:00Z');
+  checkInstant(at);
   // Sealed first, in its own transaction: the head below then covers every event the report lists.
   const auditHead = await latestHead(db, workspaceId, seal);
   const { rows } = await db.transaction().setIsolationLevel('repeatable read').execute((trx) =>
@@ -112,19 +134,13 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
       ),
       report as (
       select h.user_id, h.source, h.since as checkpoint_since,
-             coalesce(u.user_name, (select n.data->>'userName' from audit_events n
-                where n.workspace_id = ${workspaceId} and n.target_type = 'user' and n.target_id = h.user_id and n.data ? 'userName'
-                order by n.seq desc limit 1)) as user_name,
+             ${userNameSql(workspaceId, sql.ref('h.user_id'))} as user_name,
              g.id as gained_id, g.seq as gained_seq, g.occurred_at as gained_at,
              c.id as cause_id, c.event_type as cause_type, c.target_type as cause_target_type, c.target_id as cause_target_id, c.data as cause_data,
-             case when c.target_type = 'group' then coalesce(gr.display_name, (select n.data->>'displayName' from audit_events n
-                where n.workspace_id = ${workspaceId} and n.target_type = 'group' and n.target_id = c.target_id and n.data ? 'displayName'
-                order by n.seq desc limit 1)) end as group_name
+             case when c.target_type = 'group' then ${groupNameAtSql(workspaceId, sql.ref('c.target_id'), at)} end as group_name
         from holders h
-        left join users u on u.workspace_id = ${workspaceId} and u.id::text = h.user_id
         left join gained g on g.user_id = h.user_id
         left join audit_events c on c.id = g.cause_id
-        left join groups gr on c.target_type = 'group' and gr.workspace_id = ${workspaceId} and gr.id::text = c.target_id
       )
       select * from report order by lower(coalesce(user_name, user_id)), user_id`.execute(trx),
   );
@@ -152,30 +168,19 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
 
 /** Every member of a group (by id, or its current displayName) at `at`: since when, and the event that added them. */
 export async function groupMembersAt(db: Db, workspaceId: string, seal: SealOptions, groupRef: string, at: Date): Promise<HoldersReport> {
-  if (Number.isNaN(at.getTime())) throw invalid('at', 'at must be an RFC 3339 date-time, e.g. 2026-11-03T00:00:00Z');
+  checkInstant(at);
   const auditHead = await latestHead(db, workspaceId, seal);
   return db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
     const groupId = await historyGroupId(trx, workspaceId, groupRef);
     const members = await groupMembersAsOf(trx, workspaceId, groupId, at, { limit: 10_000_000 });
-    const { rows } = await sql<{ id: string; user_name: string | null; group_name: string | null; events: Array<{ id: string; seq: number }> }>`
-      select x.id,
-             coalesce(u.user_name, (select n.data->>'userName' from audit_events n
-                where n.workspace_id = ${workspaceId} and n.target_type = 'user' and n.target_id = x.id::text and n.data ? 'userName'
-                order by n.seq desc limit 1)) as user_name,
-             null as group_name, null as events
-        from unnest(${uuidArray(members.map((m) => m.id))}) as x(id)
-        left join users u on u.workspace_id = ${workspaceId} and u.id = x.id
-      union all
-      select null, null,
-             (select n.data->>case when n.event_type = 'group.renamed' then 'to' else 'displayName' end from audit_events n
-               where n.workspace_id = ${workspaceId} and n.target_type = 'group' and n.target_id = ${groupId}
-                 and n.event_type in ('group.created', 'group.renamed') and n.occurred_at <= ${at} order by n.seq desc limit 1),
-             (select coalesce(json_agg(json_build_object('id', e.id, 'seq', e.seq)), '[]') from audit_events e
-               where e.id = any(${uuidArray(members.flatMap((m) => (m.eventId ? [m.eventId] : [])))}))`.execute(trx);
-    const names = new Map(rows.filter((r) => r.id !== null).map((r) => [r.id, r.user_name]));
-    const summary = rows.find((r) => r.id === null);
-    const seqs = new Map((summary?.events ?? []).map((e) => [e.id, Number(e.seq)]));
-    const displayName = summary?.group_name ?? null;
+    const users = await sql<{ id: string; user_name: string | null }>`
+      select x.id, ${userNameSql(workspaceId, sql.ref('x.id'))} as user_name from unnest(${uuidArray(members.map((m) => m.id))}) as x(id)`.execute(trx);
+    const added = await sql<{ id: string; seq: number | string }>`
+      select id, seq from audit_events where id = any(${uuidArray(members.flatMap((m) => (m.eventId ? [m.eventId] : [])))})`.execute(trx);
+    const group = await sql<{ name: string | null }>`select ${groupNameAtSql(workspaceId, sql`${groupId}`, at)} as name`.execute(trx);
+    const names = new Map(users.rows.map((r) => [r.id, r.user_name]));
+    const seqs = new Map(added.rows.map((e) => [e.id, Number(e.seq)]));
+    const displayName = group.rows[0]?.name ?? null;
     const reason = `member of group ${displayName ?? groupId}`;
     const holders = members
       .map((m): Holder => ({
