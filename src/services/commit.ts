@@ -4,7 +4,9 @@ import type { Database } from '../db/types.js';
 import { projectionDuration } from '../metrics.js';
 import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { uuidArray } from '../repositories/ids.js';
+import type { PolicyChangeRow } from '../repositories/policies.repository.js';
 import { invalidateAuthCaches } from './auth-cache.js';
+import { currentDryRun, rollBackDryRun } from './dry-run.js';
 import { accessProjector, type AccessChange } from './effective-access.service.js';
 import { policyProjector } from './policies.service.js';
 
@@ -49,7 +51,7 @@ export interface Commit {
   eventIds: string[];
   accessChanges: AccessChange[];
   /** Users whose effective policy changed. */
-  policyChanges: number;
+  policyChanges: PolicyChangeRow[];
 }
 
 // A function, not a constant: the projectors' modules import this one.
@@ -105,8 +107,13 @@ async function lockAccessInputs(trx: Transaction<Database>, workspaceId: string,
  */
 const AUTH_EVENTS = new Set(['token.revoked', 'token.rotated', 'oauth_client.revoked', 'scim.extension_declared', 'scim.extension_changed', 'scim.extension_removed', 'workspace.settings_changed']);
 
+/**
+ * In a dry run (src/services/dry-run.ts) the commit step goes as far as the projectors, then
+ * describes what the write would change and rolls its transaction back by throwing.
+ */
 export async function commit(trx: Transaction<Database>, audit: AuditContext, events: readonly NewAuditEvent[]): Promise<Commit> {
-  if (events.length === 0) return { eventIds: [], accessChanges: [], policyChanges: 0 };
+  const dryRun = currentDryRun();
+  if (events.length === 0) return dryRun ? rollBackDryRun(trx, audit.workspaceId, dryRun, [], [], []) : { eventIds: [], accessChanges: [], policyChanges: [] };
   if (events.some((e) => AUTH_EVENTS.has(e.type))) invalidateAuthCaches();
   await lockAccessInputs(trx, audit.workspaceId, events);
   const eventIds = await appendAuditEvents(trx, audit, [...events]);
@@ -114,7 +121,8 @@ export async function commit(trx: Transaction<Database>, audit: AuditContext, ev
   // Access first: the policy projector reads nothing access writes, but access events then
   // precede policy events in the trail, as they always have.
   const accessChanges = await timed(accessProjector, trx, audit, committed);
-  const policyChanges = (await timed(policyProjector, trx, audit, committed)).length;
+  const policyChanges = await timed(policyProjector, trx, audit, committed);
+  if (dryRun) return rollBackDryRun(trx, audit.workspaceId, dryRun, events, accessChanges, policyChanges);
   return { eventIds, accessChanges, policyChanges };
 }
 

@@ -153,7 +153,7 @@ export type PolicyCause = string | ((userId: string) => string);
  * recomputes of one user run one after the other, so the last transaction to commit computes
  * from everything committed before it.
  */
-export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<{ userId: string }[]> {
+export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<repo.PolicyChangeRow[]> {
   const changes = await repo.recomputeUserPolicies(trx, audit.workspaceId, scope);
   if (changes.length === 0) return [];
   const causeOf = typeof cause === 'string' ? () => cause : cause;
@@ -208,7 +208,7 @@ async function policyWork(trx: Trx, workspaceId: string, events: readonly Commit
   return work;
 }
 
-export const policyProjector: Projector<{ userId: string }> = {
+export const policyProjector: Projector<repo.PolicyChangeRow> = {
   name: 'effective policy',
   dependsOn: ['policy.rules_changed', 'policy.fallback_changed', 'policy.version_created', ...USER_POLICY_EVENTS, ...MEMBER_EVENTS, 'group.deleted'],
   // Rules name groups by id, so renames change nothing; roles and permissions are another projection.
@@ -248,7 +248,7 @@ export const policyProjector: Projector<{ userId: string }> = {
     'policy.effective_changed',
   ],
   async project(trx, audit, events) {
-    const changes: { userId: string }[] = [];
+    const changes: repo.PolicyChangeRow[] = [];
     for (const { scope, cause } of await policyWork(trx, audit.workspaceId, events)) changes.push(...(await recomputeEffectivePolicy(trx, audit, scope, cause)));
     return changes;
   },
@@ -378,7 +378,7 @@ export async function updatePolicy(db: Db, audit: AuditContext, id: string, inpu
       });
       if (changed.length > 0) events.push({ type: 'policy.updated', targetType: 'policy', targetId: id, data: { name: updated.name, changed, before, after } });
       if (doc && version !== current.current_version) events.push(await insertVersion(trx, audit, updated, version, doc));
-      changes = (await commit(trx, audit, events)).policyChanges;
+      changes = (await commit(trx, audit, events)).policyChanges.length;
     });
   } catch (error) {
     if (isUniqueViolation(error) && name !== undefined) throw duplicateName(name);
@@ -532,7 +532,7 @@ export async function replaceRules(db: Db, audit: AuditContext, rules: readonly 
     const committed = await commit(trx, audit, [
       { type: 'policy.rules_changed', targetType: 'workspace', targetId: audit.workspaceId, data: { before: beforeRecords, after: afterRecords, version: updated.version } },
     ]);
-    changes = committed.policyChanges;
+    changes = committed.policyChanges.length;
   });
   return { result: await assignmentView(db, audit.workspaceId), effectivePolicyChanges: changes };
 }
@@ -561,7 +561,7 @@ export async function setFallback(db: Db, audit: AuditContext, policyId: string 
         },
       },
     ]);
-    changes = committed.policyChanges;
+    changes = committed.policyChanges.length;
   });
   return { result: await assignmentView(db, audit.workspaceId), effectivePolicyChanges: changes };
 }

@@ -65,6 +65,12 @@ export function createSchemaCache(): SchemaCache {
   };
 }
 
+/** The workspace's schemas as they stand, read without the cache (for the rare request that has no token). */
+export async function workspaceSchemas(db: Executor, workspaceId: string): Promise<WorkspaceSchemas> {
+  const [rows, policy] = await Promise.all([repo.listExtensionSchemas(db, workspaceId), repo.getUnknownAttributePolicy(db, workspaceId)]);
+  return buildWorkspaceSchemas(0, rows, policy);
+}
+
 /**
  * RFC 7643 §2.2 uniqueness of declared extension attributes: a write whose resource holds a value
  * another resource of the workspace already holds is 409 uniqueness. Checked in the write's

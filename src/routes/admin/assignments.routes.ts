@@ -28,7 +28,7 @@ const assignmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/users/:user/roles/:roleId',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Assign a role to a user directly',
@@ -49,7 +49,7 @@ const assignmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/users/:user/roles/:roleId',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: "Remove a role from a user's direct assignments",
@@ -76,7 +76,7 @@ const assignmentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/default-role',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Set the default role (or none)',

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../../access/errors.js';
 import { clientClosed, DATABASE_UNAVAILABLE, isDatabaseUnavailable, logClientClosed, unavailable } from '../../plugins/request-errors.js';
 import { TokenError, TokenNotFoundError } from '../../services/tokens.service.js';
+import { ScimError } from '../../scim/errors.js';
 import { AdminAuthError, DomainError, pointerOf, type DomainErrorKind, type Problem } from '../../services/admin-errors.js';
 
 // The admin scope's one error handler: RFC 9457 `application/problem+json` with `errors[]` naming
@@ -104,6 +105,8 @@ export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
   if (error instanceof AccessNotFoundError) return body(404, error.message);
   if (error instanceof TokenNotFoundError) return body(404, error.message);
   if (error instanceof TokenError) return body(400, error.message);
+  // A SCIM use-case run through the admin API (a dry run of a SCIM request): the status it would answer.
+  if (error instanceof ScimError && error.status < 500) return body(error.status, error.scimType ? `${error.scimType}: ${error.message}` : error.message);
   if (error instanceof AccessConflictError) return body(409, error.message, error.field ? [{ pointer: pointerOf(error.field), detail: error.message }] : []);
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) return validationError(fastifyError);

@@ -5,6 +5,7 @@ import { installAdminAuth } from '../../plugins/admin-auth.js';
 import assignmentsRoutes from './assignments.routes.js';
 import auditRoutes from './audit.routes.js';
 import directoryRoutes from './directory.routes.js';
+import { installDryRun, Simulation } from './dry-run.js';
 import effectiveAccessRoutes from './effective-access.routes.js';
 import { installAdminErrorHandling } from './errors.js';
 import mappingsRoutes from './mappings.routes.js';
@@ -17,6 +18,7 @@ import { SHARED_SCHEMAS } from './schemas.js';
 import scimSchemasRoutes from './scim-schemas.routes.js';
 import oauthClientsRoutes from './oauth-clients.routes.js';
 import settingsRoutes from './settings.routes.js';
+import simulateRoutes from './simulate.routes.js';
 import tokensRoutes from './tokens.routes.js';
 import webhooksRoutes from './webhooks.routes.js';
 
@@ -28,12 +30,13 @@ export const ADMIN_PREFIX = '/api/v1';
  * (config.adminAccess, enforced in plugins/admin-auth.ts).
  */
 const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, Simulation]) app.addSchema(schema);
   // TypeBox's own compiler: unknown body properties are refused (the app's Ajv would silently
   // drop them), query and path values are converted to their schema types.
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   installAdminErrorHandling(app);
   installAdminAuth(app, config);
+  installDryRun(app);
 
   await app.register(directoryRoutes);
   await app.register(permissionsRoutes);
@@ -50,6 +53,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(auditRoutes, { config });
   await app.register(webhooksRoutes, { config });
   await app.register(reviewsRoutes);
+  await app.register(simulateRoutes, { config });
 };
 
 export default adminRoutes;

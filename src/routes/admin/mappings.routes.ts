@@ -24,7 +24,7 @@ const mappingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/mappings',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Map a group to a role',
@@ -45,7 +45,7 @@ const mappingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/mappings/:id',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Delete a mapping',

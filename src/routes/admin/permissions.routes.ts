@@ -20,7 +20,7 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/permissions',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Add a permission to the catalogue',
@@ -41,7 +41,7 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/permissions/:key',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: "Change a permission's description or baseline",
@@ -57,7 +57,7 @@ const permissionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/permissions/:key',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Remove a permission from the catalogue and from every role',

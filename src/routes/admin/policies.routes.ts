@@ -12,7 +12,7 @@ import { POLICY_CHANGED_HEADER, sendWrite } from './write-result.js';
 
 const tags = ['Managed policies'];
 const read = { adminAccess: 'read' as const };
-const manage = { adminAccess: 'manage' as const };
+const manage = { adminAccess: 'manage' as const, dryRun: true };
 
 /** Header of every policy write: how many users' effective policy it changed. */
 const WRITE_NOTE =

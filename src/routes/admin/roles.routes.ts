@@ -19,7 +19,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/roles',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Create a role',
@@ -40,7 +40,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/roles/:role',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Rename a role or change its permissions',
@@ -56,7 +56,7 @@ const rolesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/roles/:role',
     {
-      config: { adminAccess: 'manage' },
+      config: { adminAccess: 'manage', dryRun: true },
       schema: {
         tags,
         summary: 'Delete a role with its mappings and direct assignments',

@@ -29,7 +29,7 @@ const settingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.patch(
     '/settings',
     {
-      config: { adminAccess: 'owner' },
+      config: { adminAccess: 'owner', dryRun: true },
       schema: {
         tags,
         summary: 'Change the resolution strategy or the default role',

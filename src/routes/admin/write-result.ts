@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { currentDryRun, noChange } from '../../services/dry-run.js';
 import type { AccessChange } from '../../services/effective-access.service.js';
 
 /** Header of every access-model write: how many users' effective permissions it changed. */
@@ -19,6 +20,8 @@ export const WRITE_NOTE =
 
 /** The one way a write's reply reports its reach: a header per kind of derived change it reports. */
 export function sendWrite<T>(reply: FastifyReply, write: Write<T>, status = 200): FastifyReply {
+  // In a dry run, a write that reaches its reply never reached the commit step: it changes nothing.
+  if (currentDryRun()) noChange();
   if (write.accessChanges !== undefined) reply.header(ACCESS_CHANGED_HEADER, String(write.accessChanges.length));
   if (write.effectivePolicyChanges !== undefined) reply.header(POLICY_CHANGED_HEADER, String(write.effectivePolicyChanges));
   if (status === 204) return reply.code(204).send();
