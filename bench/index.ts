@@ -1,4 +1,5 @@
 import { runAuditAndAccess } from './audit-and-access.js';
+import { runDryRun } from './dry-run.js';
 import { parseOptions } from './lib/cli.js';
 import { log } from './lib/report.js';
 import { runLargeGroups } from './large-groups.js';
@@ -13,6 +14,7 @@ const BENCHMARKS = {
   'audit-and-access': runAuditAndAccess,
   'write-throughput': runWriteThroughput,
   'read-throughput': runReadThroughput,
+  'dry-run': runDryRun,
 } as const;
 type Name = keyof typeof BENCHMARKS;
 
