@@ -35,9 +35,13 @@ export function unavailable(request: FastifyRequest, reply: FastifyReply, error:
   request.log.warn({ reason: error.message }, 'database unavailable');
 }
 
-/** True when the client closed the connection before the response was complete. */
-export function clientClosed(request: FastifyRequest, error: Error): boolean {
-  return (error as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE' || request.raw.destroyed;
+/**
+ * True when the client closed the connection before the response was complete. The response and
+ * its socket tell, not the request: a request stream is destroyed as soon as its body has been
+ * read, while the client still waits for the answer.
+ */
+export function clientClosed(request: FastifyRequest, reply: FastifyReply, error: Error): boolean {
+  return (error as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE' || reply.raw.destroyed || request.raw.socket?.destroyed === true;
 }
 
 export function logClientClosed(request: FastifyRequest, error: Error): void {

@@ -40,7 +40,7 @@ function validationError(error: FastifyError): ScimError {
 
 export function installScimErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (clientClosed(request, error)) return logClientClosed(request, error);
+    if (clientClosed(request, reply, error)) return logClientClosed(request, error);
     const scimError = toScimError(error);
     if (scimError.status === 503) unavailable(request, reply, error);
     else if (scimError.status >= 500) request.log.error({ err: error }, 'unhandled error');

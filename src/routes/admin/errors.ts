@@ -130,7 +130,7 @@ export function toAdminErrorBody(error: FastifyError | Error): AdminErrorBody {
 
 export function installAdminErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    if (clientClosed(request, error)) return logClientClosed(request, error);
+    if (clientClosed(request, reply, error)) return logClientClosed(request, error);
     const out = toAdminErrorBody(error);
     if (out.status === 503) unavailable(request, reply, error);
     else if (out.status >= 500) request.log.error({ err: error }, 'unhandled error');
