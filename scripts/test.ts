@@ -27,15 +27,21 @@ interface FileResult extends Totals {
   seconds: number;
 }
 
+/** Where `npm test` compiled the tests (tsconfig.test.json): test/a.test.ts runs as .tmp/build/test/a.test.js. */
+const BUILD_DIR = '.tmp/build';
+const compiled = (file: string) => join(BUILD_DIR, file.replace(/\.ts$/, '.js'));
+
 /**
  * One test file as its own process. A tap test file is a complete TAP program, so it runs under
  * plain node: tap's runner would load two module loaders of its own into every file (mock and
  * process-info), which tripled the cost of importing the app and cost the suite over a minute.
+ * It runs compiled (no TypeScript loader), with source maps so that stacks name the .ts lines.
  */
 function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import=tsx', '--enable-source-maps', file], { env: { ...env, TAP_TIMEOUT: String(FILE_TIMEOUT_MS / 1000) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!existsSync(compiled(file))) return resolve({ file, output: `# ${compiled(file)} is missing: run the tests with npm test, which compiles them\n`, seconds: 0, pass: 0, fail: 1, skip: 0 });
+    const child = spawn(process.execPath, ['--enable-source-maps', compiled(file)], { env: { ...env, TAP_TIMEOUT: String(FILE_TIMEOUT_MS / 1000) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -61,18 +67,39 @@ interface Queue {
   totals: Totals;
 }
 
+// How long each file took last time, so the longest start first and the run does not end on one
+// long file left alone on a core (longest-first packing). Unknown files count as long.
+const TIMINGS_FILE = '.tmp/test-timings.json';
+type Timings = Record<string, number>;
+
+function readTimings(): Timings {
+  try {
+    return JSON.parse(readFileSync(TIMINGS_FILE, 'utf8')) as Timings;
+  } catch {
+    return {};
+  }
+}
+
+function longestFirst(queue: Queue, timings: Timings): void {
+  const time = (file: string) => timings[`${queue.dialect} ${file}`] ?? Infinity;
+  queue.files.sort((a, b) => time(b) - time(a) || (a < b ? -1 : 1));
+}
+
 /**
  * Runs every queue's files, `jobs` at a time per dialect, printing a line per file and a failing
  * file whole. A worker whose dialect has nothing left takes the other dialect's next file, so
  * neither run finishes alone on a core the other has left idle.
  */
 async function runQueues(queues: Queue[], env: NodeJS.ProcessEnv, jobs: number): Promise<void> {
+  const timings = readTimings();
+  for (const queue of queues) longestFirst(queue, timings);
   const worker = async (home: Queue) => {
     for (;;) {
       const queue = home.files.length > 0 ? home : queues.find((q) => q.files.length > 0);
       const file = queue?.files.shift();
       if (!queue || !file) return;
       const result = await runFile(file, { ...env, TEST_DB: queue.dialect });
+      timings[`${queue.dialect} ${file}`] = result.seconds;
       queue.totals.pass += result.pass;
       queue.totals.fail += result.fail;
       queue.totals.skip += result.skip;
@@ -81,6 +108,8 @@ async function runQueues(queues: Queue[], env: NodeJS.ProcessEnv, jobs: number):
     }
   };
   await Promise.all(queues.flatMap((queue) => Array.from({ length: jobs }, () => worker(queue))));
+  mkdirSync('.tmp', { recursive: true });
+  writeFileSync(TIMINGS_FILE, JSON.stringify(timings, null, 1));
 }
 
 /**
@@ -89,7 +118,7 @@ async function runQueues(queues: Queue[], env: NodeJS.ProcessEnv, jobs: number):
  * run, because the same files take PGlite about a quarter longer and it would finish last.
  */
 function filesFor(dialect: TestDialect, dialects: readonly TestDialect[], args: string[]): string[] {
-  if (args.length > 0) return args; // the caller named files
+  if (args.length > 0) return args.map((f) => f.replace(/^\.\//, '')); // the caller named files
   const files = readdirSync('test', { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.test.ts'))
     .map((f) => join('test', f))

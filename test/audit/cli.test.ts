@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { runCli } from '../../src/cli/program.js';
 import { testConfig } from '../../src/config/index.js';
 import type { ExportRecord } from '../../src/services/audit-export.service.js';
 import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
 import { addMembers, asOwnerWithoutTriggers, createGroup, createUser, patchGroup, sleep } from './helpers.js';
+import { fromRoot } from '../helpers/paths.js';
 
 // `codex-scim audit export | verify | retention | purge`, and verify's API twin: tampering is
 // reported with the first broken link (exit 1 on the command line).
@@ -156,7 +156,7 @@ t.test('the installed command, as a separate process, exports to a file', async 
   if (ctx.db.databaseUrl) env.DATABASE_URL = ctx.db.databaseUrl;
   else env.DATA_DIR = join(dir, 'data');
   const file = join(dir, 'audit.jsonl');
-  const bin = fileURLToPath(new URL('../../bin/codex-scim.js', import.meta.url));
+  const bin = fromRoot('bin/codex-scim.js');
   const run = (args: string[], toFile?: string) =>
     new Promise<number | null>((resolve, reject) => {
       const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import t from 'tap';
@@ -19,6 +18,7 @@ import { consistencyProof, findAuditLog, inclusionProof } from '../../src/servic
 import { verifyAuditLog } from '../../src/services/audit-verify.service.js';
 import { createTestDb, scaled } from '../helpers/db.js';
 import { TEST_SEAL } from './helpers.js';
+import { fromRoot } from '../helpers/paths.js';
 
 // The sealer under concurrency (issue 11): random writers — some rolling back, some holding
 // their transaction open — and sealers running at the same time (several pools on PostgreSQL,
@@ -142,7 +142,7 @@ t.test('a sealer killed with SIGKILL mid-batch leaves all or nothing, and the ne
   }
   await handle.close();
 
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/sealer-child.mjs', import.meta.url))], {
+  const child = spawn(process.execPath, [fromRoot('test/audit/fixtures/sealer-child.mjs')], {
     env: { ...process.env, CHILD_DATABASE_URL: databaseUrl ?? '', CHILD_DATA_DIR: pgliteDir },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

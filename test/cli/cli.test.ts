@@ -3,7 +3,6 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import t from 'tap';
@@ -14,12 +13,13 @@ import { createDb, type Db, type DbHandle } from '../../src/db/index.js';
 import { acquireDataDirLock } from '../../src/db/pglite-lock.js';
 import { authenticateScimToken, hashToken } from '../../src/services/tokens.service.js';
 import { testDialect } from '../helpers/db.js';
+import { fromRoot } from '../helpers/paths.js';
 
 // The command as operators and scripts run it: `node bin/codex-scim.js ...` in a child process,
 // against a fresh PGlite data directory or a fresh PostgreSQL database (TEST_DB=postgres).
 // Each spawn costs about a second, so cases that need no separate process call runCli in-process.
 
-const BIN = fileURLToPath(new URL('../../bin/codex-scim.js', import.meta.url));
+const BIN = fromRoot('bin/codex-scim.js');
 const TOKEN_LINE = /^csb_[A-Za-z0-9_-]{43}\n$/;
 const UUID_LINE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/;
 

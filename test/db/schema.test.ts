@@ -3,12 +3,13 @@ import { sql } from 'kysely';
 import t from 'tap';
 import ts from 'typescript';
 import { createTestDb } from '../helpers/db.js';
+import { fromRoot } from '../helpers/paths.js';
 
 // The Kysely `Database` interface (src/db/types.ts) against the migrated schema: every table and
 // column the migrations create is typed, and nothing typed is missing from the database, so no
 // repository has to reach a table through untyped SQL.
 
-const TYPES_FILE = new URL('../../src/db/types.ts', import.meta.url);
+const TYPES_FILE = fromRoot('src/db/types.ts');
 
 /** table → column names, read from the interfaces that `Database` names. */
 function typedTables(): Map<string, string[]> {

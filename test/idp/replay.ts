@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import type { TestApp } from '../helpers/app.js';
+import { fromRoot } from '../helpers/paths.js';
 
 // Replays recorded IdP traffic (request/response pairs in JSON fixtures, one folder per IdP).
 // `${name}` in a request is replaced by a value captured from an earlier response; the expected
@@ -27,7 +28,7 @@ function at(object: unknown, path: string): unknown {
 }
 
 export function loadSteps(file: string): ReplayStep[] {
-  return JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8')) as ReplayStep[];
+  return JSON.parse(readFileSync(fromRoot('test/idp', file), 'utf8')) as ReplayStep[];
 }
 
 export async function replay(t: Test, app: TestApp, steps: ReplayStep[]): Promise<Record<string, string>> {

@@ -6,6 +6,10 @@ import { attr, ENTERPRISE_USER_SCHEMA as ENT, type ResourceKind } from '../../sr
 import { createTestDb } from '../helpers/db.js';
 import { sqlCompiler } from '../helpers/sql-compiler.js';
 import { scimError } from '../scim/scim-error.js';
+import { fromRoot } from '../helpers/paths.js';
+
+// The snapshots of the source file, whether it runs compiled or not.
+t.snapshotFile = fromRoot('tap-snapshots/test/repositories/filter-sql.test.ts.test.cjs');
 
 // The snapshots pin the exact SQL and parameters of each filter.
 const compiler = sqlCompiler;

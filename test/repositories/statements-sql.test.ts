@@ -6,6 +6,10 @@ import { insertEventsStatement } from '../../src/repositories/audit.repository.j
 import { recomputeAccessStatement, scopeIdsSql } from '../../src/repositories/effective-access.repository.js';
 import { recomputeUserPoliciesStatement, scopeSql } from '../../src/repositories/policies.repository.js';
 import { sqlCompiler } from '../helpers/sql-compiler.js';
+import { fromRoot } from '../helpers/paths.js';
+
+// The snapshots of the source file, whether it runs compiled or not.
+t.snapshotFile = fromRoot('tap-snapshots/test/repositories/statements-sql.test.ts.test.cjs');
 
 // The hottest statements, as compiled, under review like the filter compiler's: the effective-
 // access and effective-policy recomputes every write runs, and the audit insert. A change to any

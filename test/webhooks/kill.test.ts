@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { sealPending } from '../../src/audit/sealer.js';
 import { testConfig, type WebhookConfig } from '../../src/config/index.js';
@@ -15,6 +14,7 @@ import { createWebhook } from '../../src/services/webhooks.service.js';
 import { startWebhookWorker } from '../../src/webhooks/worker.js';
 import { createTestDb, testDialect } from '../helpers/db.js';
 import { startReceiver } from './receiver.js';
+import { fromRoot } from '../helpers/paths.js';
 
 // kill -9 of the service in the middle of a delivery loses nothing: the service (dist/, as
 // deployed) is killed while the receiver holds its first request open; another worker takes
@@ -23,7 +23,7 @@ import { startReceiver } from './receiver.js';
 
 const EVENTS = 12;
 const TIMEOUT_MS = 1000;
-const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url));
+const SERVER = fromRoot('dist/src/server.js');
 
 t.test('a service killed with SIGKILL mid-delivery loses nothing', async (t) => {
   const receiver = await startReceiver();

@@ -5,84 +5,84 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > Group: displayName 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > Group: displayName 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"groups\\" order by lower(nullif(\\"groups\\".\\"display_name\\", '')) collate \\"C\\"",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: active 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: active 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by \\"users\\".\\"active\\"",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: addresses.locality 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: addresses.locality 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by (select lower(nullif((el.item->>'locality'), '')) collate \\"C\\" from jsonb_array_elements(case when jsonb_typeof(\\"users\\".\\"resource\\"->'addresses') = 'array' then \\"users\\".\\"resource\\"->'addresses' else '[]'::jsonb end) with ordinality as el(item, position) where (el.item->'locality') not in ('null', '\\"\\"', '[]', '{}') order by case when (case lower((el.item->>'primary')) when 'true' then true when 'false' then false end) then 0 else 1 end, el.position limit 1)",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: emails 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: emails 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by (select lower(nullif((el.item->>'value'), '')) collate \\"C\\" from jsonb_array_elements(case when jsonb_typeof(\\"users\\".\\"resource\\"->'emails') = 'array' then \\"users\\".\\"resource\\"->'emails' else '[]'::jsonb end) with ordinality as el(item, position) where (el.item->'value') not in ('null', '\\"\\"', '[]', '{}') order by case when (case lower((el.item->>'primary')) when 'true' then true when 'false' then false end) then 0 else 1 end, el.position limit 1)",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: emails.type 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: emails.type 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by (select lower(nullif((el.item->>'type'), '')) collate \\"C\\" from jsonb_array_elements(case when jsonb_typeof(\\"users\\".\\"resource\\"->'emails') = 'array' then \\"users\\".\\"resource\\"->'emails' else '[]'::jsonb end) with ordinality as el(item, position) where (el.item->'type') not in ('null', '\\"\\"', '[]', '{}') order by case when (case lower((el.item->>'primary')) when 'true' then true when 'false' then false end) then 0 else 1 end, el.position limit 1)",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: externalId 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: externalId 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by nullif(\\"users\\".\\"external_id\\", '') collate \\"C\\"",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: id 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: id 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by \\"users\\".\\"id\\"",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: meta.lastModified 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: meta.lastModified 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by \\"users\\".\\"updated_at\\"",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: name.familyName 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: name.familyName 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by lower(nullif((\\"users\\".\\"resource\\"->'name'->>'familyName'), '')) collate \\"C\\"",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by lower(nullif((\\"users\\".\\"resource\\"->'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'->>'employeeNumber'), '')) collate \\"C\\"",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled sort keys > User: userName 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled sort keys > User: userName 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" order by lower(nullif(\\"users\\".\\"user_name\\", '')) collate \\"C\\"",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > Group: displayName eq "Admins" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > Group: displayName eq "Admins" 1`] = `
 Object {
   "parameters": Array [
     "Admins",
@@ -91,7 +91,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > Group: externalId eq "g-1" and meta.lastModified ge "2020-01-01T00:00:00Z" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > Group: externalId eq "g-1" and meta.lastModified ge "2020-01-01T00:00:00Z" 1`] = `
 Object {
   "parameters": Array [
     "g-1",
@@ -101,14 +101,14 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > Group: members pr 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > Group: members pr 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"groups\\" where exists (select 1 from group_members as gm join \\"users\\" as \\"mu\\" on \\"mu\\".\\"id\\" = \\"gm\\".\\"user_id\\" where \\"gm\\".\\"group_id\\" = \\"groups\\".\\"id\\" and true)",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > Group: members.value co "2819" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > Group: members.value co "2819" 1`] = `
 Object {
   "parameters": Array [
     "%2819%",
@@ -117,7 +117,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > Group: members.value eq "2819c223-7f76-453a-919d-413861904646" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > Group: members.value eq "2819c223-7f76-453a-919d-413861904646" 1`] = `
 Object {
   "parameters": Array [
     "2819c223-7f76-453a-919d-413861904646",
@@ -126,7 +126,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > Group: members.value ne "x" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > Group: members.value ne "x" 1`] = `
 Object {
   "parameters": Array [
     "x",
@@ -135,7 +135,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > Group: members[display eq "Ada"] 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > Group: members[display eq "Ada"] 1`] = `
 Object {
   "parameters": Array [
     "Ada",
@@ -144,7 +144,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > Group: members[value eq "2819c223-7f76-453a-919d-413861904646"] 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > Group: members[value eq "2819c223-7f76-453a-919d-413861904646"] 1`] = `
 Object {
   "parameters": Array [
     "2819c223-7f76-453a-919d-413861904646",
@@ -153,7 +153,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: active eq false 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: active eq false 1`] = `
 Object {
   "parameters": Array [
     false,
@@ -162,21 +162,21 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: active pr 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: active pr 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" where \\"users\\".\\"active\\" is not null",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: displayName pr 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: displayName pr 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" where (\\"users\\".\\"resource\\"->'displayName') not in ('null', '\\"\\"', '[]', '{}')",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: emails co "@example.com" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: emails co "@example.com" 1`] = `
 Object {
   "parameters": Array [
     "%@example.com%",
@@ -185,21 +185,21 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: emails pr 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: emails pr 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" where exists (select 1 from jsonb_array_elements(case when jsonb_typeof(\\"users\\".\\"resource\\"->'emails') = 'array' then \\"users\\".\\"resource\\"->'emails' else '[]'::jsonb end) as el(item) where exists (select 1 from jsonb_each(case when jsonb_typeof(el.item) = 'object' then el.item else '{}'::jsonb end) as kv(key, item) where kv.item not in ('null', '\\"\\"', '[]', '{}')))",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: emails.type pr 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: emails.type pr 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" where exists (select 1 from jsonb_array_elements(case when jsonb_typeof(\\"users\\".\\"resource\\"->'emails') = 'array' then \\"users\\".\\"resource\\"->'emails' else '[]'::jsonb end) as el(item) where (el.item->'type') not in ('null', '\\"\\"', '[]', '{}'))",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: emails.value co "@example.com" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: emails.value co "@example.com" 1`] = `
 Object {
   "parameters": Array [
     "%@example.com%",
@@ -208,7 +208,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: emails.value ne "a@x.com" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: emails.value ne "a@x.com" 1`] = `
 Object {
   "parameters": Array [
     "a@x.com",
@@ -217,7 +217,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: emails[primary eq true] 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: emails[primary eq true] 1`] = `
 Object {
   "parameters": Array [
     true,
@@ -226,7 +226,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: emails[type eq "work" and value co "@example.com"] 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: emails[type eq "work" and value co "@example.com"] 1`] = `
 Object {
   "parameters": Array [
     "work",
@@ -236,7 +236,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: externalId eq "ext-1" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: externalId eq "ext-1" 1`] = `
 Object {
   "parameters": Array [
     "ext-1",
@@ -245,7 +245,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: groups.display co "adm" and groups.type eq "direct" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: groups.display co "adm" and groups.type eq "direct" 1`] = `
 Object {
   "parameters": Array [
     "%adm%",
@@ -255,7 +255,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: groups.value eq "2819c223-7f76-453a-919d-413861904646" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: groups.value eq "2819c223-7f76-453a-919d-413861904646" 1`] = `
 Object {
   "parameters": Array [
     "2819c223-7f76-453a-919d-413861904646",
@@ -264,7 +264,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: groups[display eq "Admins"] 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: groups[display eq "Admins"] 1`] = `
 Object {
   "parameters": Array [
     "Admins",
@@ -273,7 +273,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: id eq "2819c223-7f76-453a-919d-413861904646" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: id eq "2819c223-7f76-453a-919d-413861904646" 1`] = `
 Object {
   "parameters": Array [
     "2819c223-7f76-453a-919d-413861904646",
@@ -282,7 +282,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: id eq "not-a-uuid" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: id eq "not-a-uuid" 1`] = `
 Object {
   "parameters": Array [
     "not-a-uuid",
@@ -291,7 +291,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: id sw "2819" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: id sw "2819" 1`] = `
 Object {
   "parameters": Array [
     "2819%",
@@ -300,14 +300,14 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: meta pr and meta.location pr 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: meta pr and meta.location pr 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" where (true and true)",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: meta.created le "2011-05-13T04:42:34+02:00" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: meta.created le "2011-05-13T04:42:34+02:00" 1`] = `
 Object {
   "parameters": Array [
     "2011-05-13T04:42:34+02:00",
@@ -316,7 +316,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: meta.lastModified gt "2011-05-13T04:42:34Z" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: meta.lastModified gt "2011-05-13T04:42:34Z" 1`] = `
 Object {
   "parameters": Array [
     "2011-05-13T04:42:34Z",
@@ -325,7 +325,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: meta.resourceType eq "User" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: meta.resourceType eq "User" 1`] = `
 Object {
   "parameters": Array [
     "User",
@@ -334,7 +334,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: meta.version eq "W/\\"3\\"" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: meta.version eq "W/\\"3\\"" 1`] = `
 Object {
   "parameters": Array [
     "W/\\"3\\"",
@@ -343,14 +343,14 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: name pr 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: name pr 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" where exists (select 1 from jsonb_each(case when jsonb_typeof(\\"users\\".\\"resource\\"->'name') = 'object' then \\"users\\".\\"resource\\"->'name' else '{}'::jsonb end) as kv(key, item) where kv.item not in ('null', '\\"\\"', '[]', '{}'))",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: name.familyName co "O'Malley" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: name.familyName co "O'Malley" 1`] = `
 Object {
   "parameters": Array [
     "%O'Malley%",
@@ -359,7 +359,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: not (emails[type eq "work"]) or ims[type eq "xmpp"] 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: not (emails[type eq "work"]) or ims[type eq "xmpp"] 1`] = `
 Object {
   "parameters": Array [
     "work",
@@ -369,21 +369,21 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: not (groups pr) 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: not (groups pr) 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" where not coalesce(exists (select 1 from group_members as gm join \\"groups\\" as \\"mg\\" on \\"mg\\".\\"id\\" = \\"gm\\".\\"group_id\\" where \\"gm\\".\\"user_id\\" = \\"users\\".\\"id\\" and true), false)",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: title eq null 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: title eq null 1`] = `
 Object {
   "parameters": Array [],
   "sql": "select \\"id\\" from \\"users\\" where not coalesce((\\"users\\".\\"resource\\"->'title') not in ('null', '\\"\\"', '[]', '{}'), false)",
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: title ne "Boss" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: title ne "Boss" 1`] = `
 Object {
   "parameters": Array [
     "Boss",
@@ -392,7 +392,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "R&D" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "R&D" 1`] = `
 Object {
   "parameters": Array [
     "R&D",
@@ -401,7 +401,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "2819c223-7f76-453a-919d-413861904646" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "2819c223-7f76-453a-919d-413861904646" 1`] = `
 Object {
   "parameters": Array [
     "2819c223-7f76-453a-919d-413861904646",
@@ -410,7 +410,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: userName eq "a" or userName eq "b" and not (active eq true) 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: userName eq "a" or userName eq "b" and not (active eq true) 1`] = `
 Object {
   "parameters": Array [
     "a",
@@ -421,7 +421,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: userName eq "Bjensen" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: userName eq "Bjensen" 1`] = `
 Object {
   "parameters": Array [
     "Bjensen",
@@ -430,7 +430,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: userName gt "m" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: userName gt "m" 1`] = `
 Object {
   "parameters": Array [
     "m",
@@ -439,7 +439,7 @@ Object {
 }
 `
 
-exports[`test/repositories/filter-sql.test.ts > TAP > compiled SQL > User: userName sw "J" and userName ew "%_\\\\" 1`] = `
+exports[`.tmp/build/test/repositories/filter-sql.test.js > TAP > compiled SQL > User: userName sw "J" and userName ew "%_\\\\" 1`] = `
 Object {
   "parameters": Array [
     "J%",

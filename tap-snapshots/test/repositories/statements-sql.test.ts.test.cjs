@@ -5,7 +5,7 @@
  * Make sure to inspect the output below.  Do not ignore changes!
  */
 'use strict'
-exports[`test/repositories/statements-sql.test.ts > TAP > audit insert > two events in one insert 1`] = `
+exports[`.tmp/build/test/repositories/statements-sql.test.js > TAP > audit insert > two events in one insert 1`] = `
 Object {
   "parameters": Array [
     "00000000-0000-4000-8000-00000000000a",
@@ -26,7 +26,7 @@ Object {
 }
 `
 
-exports[`test/repositories/statements-sql.test.ts > TAP > effective-access recompute > users 1`] = `
+exports[`.tmp/build/test/repositories/statements-sql.test.js > TAP > effective-access recompute > users 1`] = `
 Object {
   "parameters": Array [
     "00000000-0000-4000-8000-00000000000a",
@@ -44,7 +44,7 @@ Object {
 }
 `
 
-exports[`test/repositories/statements-sql.test.ts > TAP > effective-access recompute > users, groups and roles 1`] = `
+exports[`.tmp/build/test/repositories/statements-sql.test.js > TAP > effective-access recompute > users, groups and roles 1`] = `
 Object {
   "parameters": Array [
     "00000000-0000-4000-8000-00000000000a",
@@ -65,7 +65,7 @@ Object {
 }
 `
 
-exports[`test/repositories/statements-sql.test.ts > TAP > effective-access recompute > workspace 1`] = `
+exports[`.tmp/build/test/repositories/statements-sql.test.js > TAP > effective-access recompute > workspace 1`] = `
 Object {
   "parameters": Array [
     "00000000-0000-4000-8000-00000000000a",
@@ -84,7 +84,7 @@ Object {
 }
 `
 
-exports[`test/repositories/statements-sql.test.ts > TAP > effective-policy recompute > policy 1`] = `
+exports[`.tmp/build/test/repositories/statements-sql.test.js > TAP > effective-policy recompute > policy 1`] = `
 Object {
   "parameters": Array [
     "00000000-0000-4000-8000-00000000000a",
@@ -100,7 +100,7 @@ Object {
 }
 `
 
-exports[`test/repositories/statements-sql.test.ts > TAP > effective-policy recompute > users 1`] = `
+exports[`.tmp/build/test/repositories/statements-sql.test.js > TAP > effective-policy recompute > users 1`] = `
 Object {
   "parameters": Array [
     "{00000000-0000-4000-8000-0000000000b1}",
@@ -115,7 +115,7 @@ Object {
 }
 `
 
-exports[`test/repositories/statements-sql.test.ts > TAP > effective-policy recompute > workspace 1`] = `
+exports[`.tmp/build/test/repositories/statements-sql.test.js > TAP > effective-policy recompute > workspace 1`] = `
 Object {
   "parameters": Array [
     "00000000-0000-4000-8000-00000000000a",
