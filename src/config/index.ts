@@ -4,8 +4,13 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { signerFromPrivateKey, type NoteSigner } from '../audit/signed-note.js';
+
+/** dist/console beside dist/src/config/index.js. */
+const DEFAULT_CONSOLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'console');
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -42,6 +47,12 @@ export interface OidcConfig {
    */
   readonly audiences: readonly string[];
   readonly jwksUrl: string;
+  /**
+   * The IdP's client id of the browser console (a public SPA client, authorization code with
+   * PKCE): the console offers IdP sign-in when set. Its ID tokens name it as `aud`, so it must
+   * also be one of `audiences`.
+   */
+  readonly consoleClientId?: string;
   /** Name of the workspace whose SCIM users the tokens' subjects are matched against. */
   readonly workspace: string;
   /** Claim matched to users.external_id (Entra: `oid`; Okta: `sub` or `uid`). */
@@ -67,6 +78,8 @@ export interface Config {
   readonly maxResults: number;
   /** Public base URL used in meta.location; undefined means derive it from the request. */
   readonly publicUrl?: string;
+  /** The built browser console (`npm run build` writes dist/console/), served at /console. */
+  readonly consoleDir: string;
   /** Largest group whose PATCH response carries its members; larger ones answer 204 (README "Large groups"). */
   readonly maxInlineMembers: number;
   /** Requests a SCIM token may make per minute before 429 + Retry-After; 0 turns the limit off. */
@@ -187,6 +200,8 @@ function oidc(env: Env): OidcConfig | undefined {
   }
   const audiences = list(env, 'OIDC_AUDIENCE', []);
   if (audiences.length === 0) throw new ConfigError('OIDC_AUDIENCE must name at least one audience');
+  const consoleClient = env.OIDC_CONSOLE_CLIENT_ID;
+  if (consoleClient && !audiences.includes(consoleClient)) throw new ConfigError('OIDC_CONSOLE_CLIENT_ID must also be listed in OIDC_AUDIENCE: the console signs in with its ID tokens');
   return Object.freeze({
     issuer: env.OIDC_ISSUER!,
     audiences: Object.freeze(audiences),
@@ -197,6 +212,7 @@ function oidc(env: Env): OidcConfig | undefined {
     ownerGroups: Object.freeze(list(env, 'OIDC_OWNER_GROUPS', [])),
     codexAdminGroups: Object.freeze(list(env, 'OIDC_CODEX_ADMIN_GROUPS', ['codex-admins'])),
     complianceGroups: Object.freeze(list(env, 'OIDC_COMPLIANCE_GROUPS', [])),
+    consoleClientId: env.OIDC_CONSOLE_CLIENT_ID || undefined,
   });
 }
 
@@ -320,6 +336,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: integer(env, 'BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxResults: integer(env, 'SCIM_MAX_RESULTS', 1000, 1, 100000),
     publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']),
+    consoleDir: env.CONSOLE_DIR || DEFAULT_CONSOLE_DIR,
     maxInlineMembers: integer(env, 'SCIM_PATCH_MEMBER_LIMIT', 1000, 0, 1000000),
     // Entra requires at least 25 requests/s per tenant and honours 429 + Retry-After.
     scimRateLimitPerMinute: integer(env, 'SCIM_RATE_LIMIT_PER_MINUTE', 6000, 0, 10_000_000),

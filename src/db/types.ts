@@ -122,6 +122,31 @@ export interface Database {
   audit_retention_settings: AuditRetentionSettingsTable;
   audit_checkpoint_members: AuditCheckpointMembersTable;
   audit_checkpoint_access: AuditCheckpointAccessTable;
+  scim_request_stats: ScimRequestStatsTable;
+  scim_request_failures: ScimRequestFailuresTable;
+}
+
+/** Requests of a SCIM client in an hour, by outcome: `ok`, a SCIM error type or status, `rate_limited`. */
+export interface ScimRequestStatsTable {
+  workspace_id: string;
+  token_id: string;
+  hour: Timestamp;
+  outcome: string;
+  requests: number;
+}
+
+/** A failing SCIM request, its body redacted (src/services/provisioning-health.service.ts). */
+export interface ScimRequestFailuresTable {
+  id: string;
+  workspace_id: string;
+  token_id: string;
+  occurred_at: Timestamp;
+  method: string;
+  path: string;
+  status: number;
+  scim_type: string | null;
+  detail: string;
+  body: Json | null;
 }
 
 export type Workspace = Selectable<WorkspacesTable>;

@@ -5,7 +5,7 @@ import { groupMembersAsOf } from '../repositories/audit-query.repository.js';
 import { uuidArray } from '../repositories/ids.js';
 import { invalid } from './admin-errors.js';
 import { latestHead, type TreeHead } from './audit-log.service.js';
-import { historyGroupId } from './audit-query.service.js';
+import { historyGroupId, resolveUserId } from './audit-query.service.js';
 
 // Access reviews as of a date: who held a permission at instant `at`, since when, and the audit
 // events that granted it — read from the audit log alone (access.changed events carry each
@@ -42,29 +42,49 @@ export interface HoldersReport {
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
 
+/** A change of access's cause in words: which group, mapping, role or lifecycle change, gained or lost. */
 function reasonOf(cause: NonNullable<Holder['grantedBy']>['cause'], groupName: string | null): string {
   if (!cause) return 'no recorded cause';
   const d = cause.data;
+  const group = groupName ?? cause.targetId;
   switch (cause.type) {
     case 'group.member_added':
-      return `added to group ${groupName ?? cause.targetId}`;
+      return `added to group ${group}`;
+    case 'group.member_removed':
+      return d.reason === 'user.deleted' ? `removed from group ${group} (user deleted)` : `removed from group ${group}`;
+    case 'group.deleted':
+      return `group ${group} deleted`;
     case 'group.renamed':
-      return `group renamed from ${str(d.from)} to ${str(d.to)}, matching a mapping`;
+      return `group renamed from ${str(d.from)} to ${str(d.to)}, changing which mappings match it`;
     case 'mapping.created':
       return `mapping of ${str(d.value ?? d.groupId)} to role ${str(d.roleName ?? d.roleId)} created`;
+    case 'mapping.deleted':
+      return `mapping of ${str(d.value ?? d.groupId)} to role ${str(d.roleName ?? d.roleId)} deleted`;
     case 'role.updated':
       return `role ${str(d.name)} changed`;
+    case 'role.deleted':
+      return `role ${str(d.name)} deleted`;
     case 'user.role_assigned':
       return `role ${str(d.roleName ?? d.roleId)} assigned directly`;
+    case 'user.role_unassigned':
+      return `direct role ${str(d.roleName ?? d.roleId)} removed`;
     case 'user.created':
       return 'provisioned (the default role or baseline)';
+    case 'user.deactivated':
+      return 'deactivated by the IdP';
     case 'user.reactivated':
       return 'reactivated';
+    case 'user.deleted':
+      return 'deleted by the IdP';
     case 'workspace.default_role_changed':
       return `default role changed to ${str(d.afterName ?? d.after)}`;
+    case 'workspace.settings_changed':
+      return 'resolution strategy changed';
     case 'permission.created':
     case 'permission.updated':
       return `permission ${str(d.key)} baseline changed`;
+    case 'permission.deleted':
+      return `permission ${str(d.key)} removed from the catalogue`;
     default:
       return cause.type;
   }
@@ -237,4 +257,139 @@ ${rows}
 <pre>${escapeHtml(report.auditHead.checkpoint)}</pre>
 </body></html>
 `;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A user's access timeline
+
+export interface AccessTimelineEntry {
+  eventId: string;
+  seq: number;
+  at: string;
+  gained: string[];
+  lost: string[];
+  after: string[];
+  cause: NonNullable<Holder['grantedBy']>['cause'];
+  /** The cause in words, e.g. "removed from group codex-cloud-users". */
+  reason: string;
+  /** Who made the change that caused it: the IdP's SCIM token, an admin, the CLI. */
+  actor: { type: string; id: string; display: string | null };
+}
+
+/**
+ * Every change of a user's effective permissions, newest first, each with its cause in words:
+ * the answer to "why did this person lose codex_cloud on 3 November?". A slice of the audit
+ * log about one user's access only, so codex-admins may read it (the whole log is for owner
+ * and compliance).
+ */
+/** Far enough ahead for "the group's latest name". */
+const LATEST = new Date('9999-12-31T00:00:00Z');
+
+export async function accessTimeline(db: Db, workspaceId: string, userRef: string, page: { limit: number; beforeSeq?: number }): Promise<{ userId: string; userName: string | null; entries: AccessTimelineEntry[]; nextCursor: string | null }> {
+  const userId = await resolveUserId(db, workspaceId, userRef);
+  const rows = await sql<{
+    id: string;
+    seq: string | number;
+    occurred_at: Date;
+    data: { granted?: string[]; revoked?: string[]; after?: string[] };
+    actor_type: string;
+    actor_id: string;
+    actor_display: string | null;
+    cause_id: string | null;
+    cause_type: string | null;
+    cause_target_type: string | null;
+    cause_target_id: string | null;
+    cause_data: Record<string, unknown> | null;
+    group_name: string | null;
+  }>`
+    select e.id, e.seq, e.occurred_at, e.data,
+      coalesce(c.actor_type, e.actor_type) as actor_type, coalesce(c.actor_id, e.actor_id) as actor_id, coalesce(c.actor_display, e.actor_display) as actor_display,
+      c.id as cause_id, c.event_type as cause_type, c.target_type as cause_target_type, c.target_id as cause_target_id, c.data as cause_data,
+      case when c.target_type = 'group' then ${groupNameAtSql(workspaceId, sql`c.target_id`, LATEST)} end as group_name
+    from audit_events e left join audit_events c on c.id = e.cause_id
+    where e.workspace_id = ${workspaceId} and e.target_type = 'user' and e.target_id = ${userId} and e.event_type = 'access.changed'
+      ${page.beforeSeq === undefined ? sql`` : sql`and e.seq < ${page.beforeSeq}`}
+    order by e.seq desc limit ${page.limit + 1}`.execute(db);
+  const shown = rows.rows.slice(0, page.limit);
+  const [userName] = (await sql<{ name: string | null }>`select ${userNameSql(workspaceId, sql`${userId}`)} as name`.execute(db)).rows.map((r) => r.name);
+  return {
+    userId,
+    userName: userName ?? null,
+    entries: shown.map((r) => {
+      const cause = r.cause_id ? { id: r.cause_id, type: r.cause_type!, targetType: r.cause_target_type!, targetId: r.cause_target_id!, data: r.cause_data ?? {} } : null;
+      return {
+        eventId: r.id,
+        seq: Number(r.seq),
+        at: new Date(r.occurred_at).toISOString(),
+        gained: r.data.granted ?? [],
+        lost: r.data.revoked ?? [],
+        after: r.data.after ?? [],
+        cause,
+        reason: reasonOf(cause, r.group_name),
+        actor: { type: r.actor_type, id: r.actor_id, display: r.actor_display },
+      };
+    }),
+    nextCursor: rows.rows.length > page.limit ? String(shown[shown.length - 1]!.seq) : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Counts over time, for charts
+
+export interface DailyCount {
+  /** A UTC day, YYYY-MM-DD; the count is as of its end (today: now). */
+  date: string;
+  count: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Walks back from the count now through each day's net change: the count at the end of each of the last `days` days. */
+function dailyCounts(now: number, days: number, deltas: ReadonlyArray<{ day: string; delta: number }>): DailyCount[] {
+  const byDay = new Map(deltas.map((d) => [d.day, Number(d.delta)]));
+  const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const out: DailyCount[] = [];
+  let count = now;
+  for (let i = 0; i < days; i++) {
+    const date = new Date(today - i * DAY_MS).toISOString().slice(0, 10);
+    out.push({ date, count });
+    count -= byDay.get(date) ?? 0;
+  }
+  return out.reverse();
+}
+
+function checkDays(days: number): void {
+  if (!Number.isInteger(days) || days < 1 || days > 366) throw invalid('days', 'days must be a whole number from 1 to 366');
+}
+
+/** How many users held a permission at the end of each of the last `days` days (from access.changed events). */
+export async function holdersOverTime(db: Db, workspaceId: string, permission: string, days: number): Promise<{ permission: string; days: DailyCount[] }> {
+  checkDays(days);
+  const since = new Date((Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS);
+  const [now, deltas] = await Promise.all([
+    sql<{ n: number }>`select count(*)::int as n from user_access where workspace_id = ${workspaceId} and ${permission} = any(granted)`.execute(db),
+    sql<{ day: string; delta: number }>`
+      select to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD') as day,
+        (count(*) filter (where data->'granted' ? ${permission}) - count(*) filter (where data->'revoked' ? ${permission}))::int as delta
+      from audit_events where workspace_id = ${workspaceId} and event_type = 'access.changed' and occurred_at >= ${since}
+      group by 1`.execute(db),
+  ]);
+  return { permission, days: dailyCounts(now.rows[0]!.n, days, deltas.rows) };
+}
+
+/** How many members a group had at the end of each of the last `days` days (from its member events). */
+export async function groupSizeOverTime(db: Db, workspaceId: string, groupRef: string, days: number): Promise<{ groupId: string; days: DailyCount[] }> {
+  checkDays(days);
+  const groupId = await historyGroupId(db, workspaceId, groupRef);
+  const since = new Date((Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS);
+  const [now, deltas] = await Promise.all([
+    sql<{ n: number }>`select count(*)::int as n from group_members where group_id = ${groupId}`.execute(db),
+    sql<{ day: string; delta: number }>`
+      select to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD') as day,
+        (count(*) filter (where event_type = 'group.member_added') - count(*) filter (where event_type = 'group.member_removed'))::int as delta
+      from audit_events where workspace_id = ${workspaceId} and target_type = 'group' and target_id = ${groupId}
+        and event_type in ('group.member_added', 'group.member_removed') and occurred_at >= ${since}
+      group by 1`.execute(db),
+  ]);
+  return { groupId, days: dailyCounts(now.rows[0]!.n, days, deltas.rows) };
 }

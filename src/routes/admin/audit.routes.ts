@@ -216,7 +216,8 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
   app.get(
     '/groups/:id/history',
     {
-      config: audit,
+      // A group's own slice of the trail: codex-admins, who manage what groups grant, read it too.
+      config: { adminAccess: 'read' },
       schema: {
         tags,
         summary: "A group's history: lifecycle, members added and removed, mappings",

@@ -22,6 +22,34 @@ const NO_POLICY_ETAG = '"none"';
 
 const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
+    '/session',
+    {
+      config: { adminAccess: 'read' },
+      schema: {
+        tags,
+        summary: 'Who the caller is to this API: their admin role and workspace',
+        description: 'What the console asks after sign-in, to show what the role may do (compliance reads; owner and codex-admin also edit).',
+        response: {
+          200: Type.Object(
+            {
+              role: Type.Union([Type.Literal('owner'), Type.Literal('codex-admin'), Type.Literal('compliance')]),
+              workspaceId: Type.String(),
+              via: Type.Union([Type.Literal('token'), Type.Literal('oidc')]),
+              display: Type.Union([Type.String(), Type.Null()]),
+            },
+            { title: 'Session' },
+          ),
+          ...errors(),
+        },
+      },
+    },
+    async (request) => {
+      const { role, workspaceId, via, display } = request.admin;
+      return { role: role as 'owner' | 'codex-admin' | 'compliance', workspaceId, via: via === 'oidc' ? ('oidc' as const) : ('token' as const), display: display ?? null };
+    },
+  );
+
+  app.get(
     '/me/requirements.toml',
     {
       config: self,

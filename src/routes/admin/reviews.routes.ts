@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { invalid } from '../../services/admin-errors.js';
-import { groupMembersAt, holdersAt, holdersCsv, holdersHtml } from '../../services/reviews.service.js';
-import { errors, Nullable } from './schemas.js';
+import { accessTimeline, groupMembersAt, groupSizeOverTime, holdersAt, holdersCsv, holdersHtml, holdersOverTime } from '../../services/reviews.service.js';
+import { Cursor, errors, GroupRefParam, Nullable, UserRef } from './schemas.js';
 
 // Access reviews as of a date, for compliance and owners (README "Access reviews").
 
@@ -33,7 +33,86 @@ const HoldersReport = Type.Object(
   { title: 'HoldersReport' },
 );
 
+const Cause = Nullable(Type.Object({ id: Type.String(), type: Type.String(), targetType: Type.String(), targetId: Type.String(), data: Type.Object({}, { additionalProperties: true }) }));
+
+const AccessTimeline = Type.Object(
+  {
+    userId: Type.String(),
+    userName: Nullable(Type.String()),
+    entries: Type.Array(
+      Type.Object({
+        eventId: Type.String(),
+        seq: Type.Integer(),
+        at: Type.String({ format: 'date-time' }),
+        gained: Type.Array(Type.String()),
+        lost: Type.Array(Type.String()),
+        after: Type.Array(Type.String()),
+        cause: Cause,
+        reason: Type.String({ description: 'The cause in words, e.g. "removed from group codex-cloud-users"' }),
+        actor: Type.Object({ type: Type.String(), id: Type.String(), display: Nullable(Type.String()) }),
+      }),
+    ),
+    nextCursor: Nullable(Type.String()),
+  },
+  { title: 'AccessTimeline' },
+);
+
+const DailyCounts = Type.Array(Type.Object({ date: Type.String({ description: 'UTC day, YYYY-MM-DD' }), count: Type.Integer({ description: 'As of the end of that day (today: now)' }) }));
+const Days = Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })) });
+
 const reviewsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/users/:user/access-timeline',
+    {
+      config: { adminAccess: 'read' },
+      schema: {
+        tags,
+        summary: "Every change of a user's effective permissions, newest first, with its cause in words",
+        description:
+          'The access.changed events of one user with the event that caused each (a membership, a mapping, a role change, a lifecycle change) and who made it. ' +
+          'Readable by codex-admins, who do not read the whole audit log. The user by id (also after deletion), userName or email.',
+        params: Type.Object({ user: UserRef }),
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Cursor) }),
+        response: { 200: AccessTimeline, ...errors(400, 404) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) throw invalid('cursor', 'is not a nextCursor this endpoint returned');
+      return accessTimeline(app.db, request.admin.workspaceId, request.params.user, { limit: limit ?? 50, beforeSeq: cursor === undefined ? undefined : Number(cursor) });
+    },
+  );
+
+  app.get(
+    '/permissions/:key/holders-over-time',
+    {
+      config: { adminAccess: 'read' },
+      schema: {
+        tags,
+        summary: 'How many users held a permission at the end of each of the last days',
+        params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 64 }) }),
+        querystring: Days,
+        response: { 200: Type.Object({ permission: Type.String(), days: DailyCounts }, { title: 'HoldersOverTime' }), ...errors(400) },
+      },
+    },
+    async (request) => holdersOverTime(app.db, request.admin.workspaceId, request.params.key, request.query.days ?? 30),
+  );
+
+  app.get(
+    '/groups/:id/size-over-time',
+    {
+      config: { adminAccess: 'read' },
+      schema: {
+        tags,
+        summary: 'How many members a group had at the end of each of the last days',
+        params: Type.Object({ id: GroupRefParam }),
+        querystring: Days,
+        response: { 200: Type.Object({ groupId: Type.String(), days: DailyCounts }, { title: 'GroupSizeOverTime' }), ...errors(400, 404) },
+      },
+    },
+    async (request) => groupSizeOverTime(app.db, request.admin.workspaceId, request.params.id, request.query.days ?? 30),
+  );
+
   app.get(
     '/reviews/holders',
     {

@@ -9,6 +9,7 @@ import { installScimErrorHandling, SCIM_CONTENT_TYPE } from '../../plugins/scim-
 import discoveryRoutes from './discovery.routes.js';
 import groupsRoutes from './groups.routes.js';
 import usersRoutes from './users.routes.js';
+import { recordScimResponse } from '../../plugins/provisioning-health.js';
 
 export const SCIM_PREFIX = '/scim/v2';
 
@@ -31,6 +32,7 @@ const scimRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config 
     });
   }
   app.addHook('onResponse', recordScimOperation);
+  app.addHook('onSend', recordScimResponse);
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('content-type', SCIM_CONTENT_TYPE);
     return payload;
