@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import t, { type Test } from 'tap';
+
+type Tap = Test;
+import { fromRoot } from '../helpers/paths.js';
+import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
+
+// The console end to end in a real headless Chromium (Debian's chromium, driven by
+// puppeteer-core): sign in with a token, find a user, see their permissions with reasons and
+// their access timeline, open a group and see its chart drawn, preview an edit and cancel it;
+// compliance sees no edit controls; axe-core finds no serious or critical violation on the pages.
+
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+
+if (!CHROMIUM) {
+  // CI installs Debian's chromium (.ci/run); elsewhere the browser tests say why they did not run.
+  if (process.env.CI) t.fail('no Chromium: install Debian\'s chromium package or set CHROMIUM_PATH');
+  else t.skip('no Chromium here: apt-get install chromium (or set CHROMIUM_PATH) to run the console tests', () => {});
+} else {
+  t.test('the console in Chromium', (t) => consoleTests(t, CHROMIUM));
+}
+
+async function consoleTests(t: Tap, executablePath: string): Promise<void> {
+  const ctx = await buildAdminTestApp(t, { consoleDir: fromRoot('dist/console') });
+  const { api, scim } = ctx;
+  const user = async (userName: string, displayName: string) => json(await scim('POST', '/Users', { schemas: [USER], userName, displayName, emails: [{ value: userName, primary: true }] })).id as string;
+  const ada = await user('ada@example.com', 'Ada Lovelace');
+  const grace = await user('grace@example.com', 'Grace Hopper');
+  const cloud = json(await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'codex-cloud-users', members: [{ value: ada }, { value: grace }] })).id as string;
+  await scim('PATCH', `/Groups/${cloud}`, { schemas: [PATCH], Operations: [{ op: 'remove', path: `members[value eq "${grace}"]` }] });
+  t.equal((await api('POST', '/policies', { body: { name: 'Strict', toml: 'allowed_sandbox_modes = ["read-only"]\n' } })).statusCode, 201);
+
+  const base = await ctx.app.listen({ port: 0, host: '127.0.0.1' });
+  const browser: Browser = await puppeteer.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  t.teardown(() => browser.close());
+  const scriptErrors: string[] = [];
+  const axeSource = readFileSync(fromRoot('node_modules/axe-core/axe.min.js'), 'utf8');
+
+  /** A new tab (its own sessionStorage), signed in with the role's token. */
+  async function signedIn(role: 'owner' | 'compliance'): Promise<Page> {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 800 });
+    await page.setBypassCSP(true); // so axe-core can be injected; the page's own CSP is tested below
+    page.on('pageerror', (error) => scriptErrors.push(`${role}: ${String(error)}`));
+    await page.goto(`${base}/console/`);
+    await page.locator('::-p-aria(Admin token)').fill(ctx.tokens[role]);
+    await page.locator('::-p-aria(Sign in)').click();
+    await page.waitForSelector('header nav');
+    return page;
+  }
+
+  const text = (page: Page, selector: string) => page.$eval(selector, (el) => (el as HTMLElement).innerText);
+  async function axe(page: Page, name: string): Promise<void> {
+    await page.evaluate(axeSource);
+    const violations = await page.evaluate(async () => {
+      const result = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run();
+      return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+    });
+    t.same(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `axe-core: no serious or critical violations on ${name}`);
+  }
+
+  t.test('the service serves the console with a strict policy and everything local', async (t) => {
+    const res = await fetch(`${base}/console`, { redirect: 'manual' });
+    t.equal(res.status, 302);
+    const page = await fetch(`${base}/console/`);
+    t.equal(page.status, 200);
+    t.match(page.headers.get('content-security-policy'), /default-src 'self'; script-src 'self'/);
+    const html = await page.text();
+    t.notMatch(html, /https?:\/\//, 'no asset from elsewhere');
+    t.equal((await fetch(`${base}/console/vendor/uplot.js`)).status, 200, 'the chart library is served by the service');
+  });
+
+  t.test('sign in, find a user, see why, and their timeline', async (t) => {
+    const page = await signedIn('owner');
+    await axe(page, 'the users page');
+    await page.locator('::-p-aria(Search users by name, userName or email)').fill('grace');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('caption::-p-text(Users matching "grace")');
+    await page.locator('a::-p-text(grace@example.com)').click();
+    await page.waitForSelector('#timeline-title');
+    t.match(await text(page, 'h1'), 'Grace Hopper (grace@example.com)');
+    const permissions = await text(page, 'section[aria-labelledby="perm-title"]');
+    t.match(permissions, /codex_cloud\s+no\s+none of the user's roles allows or denies it/, 'codex_cloud not granted, with the reason');
+    const timeline = await text(page, 'ol.timeline');
+    t.match(timeline, /lost code_review, codex_cloud — removed from group codex-cloud-users/, 'why she lost codex_cloud');
+    t.match(timeline, /gained code_review, codex_cloud — added to group codex-cloud-users/);
+    await axe(page, "a user's page");
+
+    await page.goto(`${base}/console/#/users/${ada}`);
+    await page.waitForSelector('#perm-title');
+    t.match(await text(page, 'section[aria-labelledby="perm-title"]'), /codex_cloud\s+yes\s+allowed by role "Codex Cloud" \(via group "codex-cloud-users"/);
+    await page.locator('a::-p-text(codex-cloud-users)').click();
+    await page.waitForSelector('#members-title');
+    t.match(await text(page, 'section[aria-labelledby="roles-title"]'), /Codex Cloud \(mapped by displayName "codex-cloud-users"\)/);
+    await page.waitForSelector('figure.chart canvas');
+    const drawn = await page.$eval('figure.chart canvas', (c) => ({ width: (c as HTMLCanvasElement).width, height: (c as HTMLCanvasElement).height }));
+    t.ok(drawn.width > 100 && drawn.height > 50, `the members chart is drawn (${drawn.width}×${drawn.height})`);
+    t.match(await text(page, 'section[aria-labelledby="members-title"]'), /ada@example.com/);
+    await axe(page, "a group's page");
+  });
+
+  t.test('an edit shows its preview first, and cancelling changes nothing', async (t) => {
+    const page = await signedIn('owner');
+    await page.goto(`${base}/console/#/roles`);
+    await page.waitForSelector('#role-editor-title');
+    await axe(page, 'roles and mappings');
+    const roles = json(await api('GET', '/roles')) as Array<{ id: string; name: string; permissions: Record<string, string> }>;
+    const codexCloud = roles.find((r) => r.name === 'Codex Cloud')!;
+    await page.select('#edit-role', codexCloud.id);
+    await page.select('#edit-permission', 'agent_internet');
+    await page.select('#edit-effect', 'allow');
+    await page.locator('::-p-aria(Preview change…)').click();
+    await page.waitForSelector('dialog[open]');
+    const preview = await text(page, 'dialog[open]');
+    t.match(preview, /1 user\(s\) change permissions/, 'the preview counts who is affected');
+    t.match(preview, /ada@example\.com\s+agent_internet/, 'and names them with what they gain');
+    await page.locator('::-p-aria(Cancel)').click();
+    t.same((json(await api('GET', `/roles/${codexCloud.id}`)) as { permissions: Record<string, string> }).permissions, codexCloud.permissions, 'nothing changed');
+    await page.goto(`${base}/console/#/policies`);
+    await page.waitForSelector('textarea');
+    await axe(page, 'policies');
+  });
+
+  t.test('compliance reads and sees no edit controls', async (t) => {
+    const page = await signedIn('compliance');
+    for (const route of ['roles', 'policies']) {
+      await page.goto(`${base}/console/#/${route}`);
+      await page.waitForSelector('main h1');
+      await page.waitForFunction(() => !document.querySelector('main .loading'));
+      t.equal(await page.$$eval('main form.editor, main textarea, dialog', (els) => els.length), 0, `no editor on ${route}`);
+      t.notMatch(await text(page, 'main'), /Preview|Delete…/, `no edit buttons on ${route}`);
+    }
+    await page.goto(`${base}/console/#/audit`);
+    await page.waitForSelector('main h1');
+    await page.waitForFunction(() => !document.querySelector('main .loading'));
+    t.match(await text(page, 'main'), /The log verifies/, 'compliance sees the audit log and its verification');
+    await axe(page, 'audit');
+    await page.goto(`${base}/console/#/provisioning`);
+    await page.waitForSelector('figure.chart');
+    t.match(await text(page, 'main'), /SCIM requests from 1 client/, 'provisioning health counts the IdP requests');
+    await axe(page, 'provisioning health');
+  });
+
+  t.test('no script errors in any tab', async (t) => t.same(scriptErrors, []));
+}
