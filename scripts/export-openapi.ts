@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { buildApp } from '../src/app.js';
 import { testConfig } from '../src/config/index.js';
@@ -11,7 +11,8 @@ import { migrateToLatest } from '../src/db/migrate.js';
 // the real one (buildApp) on a throwaway in-memory PGlite; test/openapi.test.ts fails when the
 // committed file differs from what this produces.
 
-export const OPENAPI_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'openapi', 'openapi.json');
+// From the repository root (npm runs scripts there), whether this runs compiled or as source.
+export const OPENAPI_FILE = join(process.cwd(), 'openapi', 'openapi.json');
 
 /** The document as committed: two-space JSON with a trailing newline, in route registration order. */
 export async function exportOpenApi(): Promise<string> {

@@ -27,17 +27,17 @@ const consolePlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
     reply.header('content-security-policy', csp).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-cache');
     return payload;
   });
-  app.get('/console/config.json', async () => ({
+  app.get('/console/config.json', { schema: { hide: true } }, async () => ({
     oidc: config.oidc?.consoleClientId ? { issuer: config.oidc.issuer, clientId: config.oidc.consoleClientId, scopes: 'openid email profile' } : null,
   }));
   if (!built) {
-    app.get('/console/*', async (_request, reply) => reply.code(503).type('text/plain; charset=utf-8').send('The console is not built: run npm run build.\n'));
+    app.get('/console/*', { schema: { hide: true } }, async (_request, reply) => reply.code(503).type('text/plain; charset=utf-8').send('The console is not built: run npm run build.\n'));
     return;
   }
   // The router ignores trailing slashes, so /console and /console/ are this one route; the page's
   // relative URLs (./main.js) need the slash.
   const page = readFileSync(join(config.consoleDir, 'index.html'));
-  app.get('/console', async (request, reply) => {
+  app.get('/console', { schema: { hide: true } }, async (request, reply) => {
     const [path, query] = request.url.split('?');
     if (!path!.endsWith('/')) return reply.redirect(`/console/${query === undefined ? '' : `?${query}`}`);
     return reply.type('text/html; charset=utf-8').send(page);

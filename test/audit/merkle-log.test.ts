@@ -25,7 +25,9 @@ import { addMembers, asOwnerWithoutTriggers, createGroup, createUser, patchGroup
 const key = generateKey('scim-bridge.test/audit');
 const signer = signerFromPrivateKey(key.privateKey);
 const auditLog: Config['auditLog'] = { origin: 'scim-bridge.test', signer, sealIntervalMs: 50 };
-const ctx = await buildAdminTestApp(t, { auditLog });
+// This instance seals only when asked (reads seal first): its background sealer would otherwise
+// race the rotated instance below to seal with the old key.
+const ctx = await buildAdminTestApp(t, { auditLog: { ...auditLog, sealIntervalMs: 60_000 } });
 const { db } = ctx.db;
 const seal: SealOptions = { origin: auditLog.origin, signer };
 const verifier = verifierFromKey(key.verifierKey);

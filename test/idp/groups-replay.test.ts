@@ -2,6 +2,8 @@ import t from 'tap';
 import { buildTestApp } from '../helpers/app.js';
 import { loadSteps, replay } from './replay.js';
 
+// @dialect-independent: the request forms IdPs send; what they store is covered on both databases by the SCIM and property tests.
+
 t.test('okta Group Push traffic', async (t) => {
   const app = await buildTestApp(t);
   const vars = await replay(t, app, loadSteps('./okta/groups.json'));

@@ -3,6 +3,8 @@ import { buildTestApp, TEST_ACTOR } from '../helpers/app.js';
 import { putExtension } from '../../src/services/scim-schemas.service.js';
 import { loadSteps, replay } from './replay.js';
 
+// @dialect-independent: the request forms IdPs send; what they store is covered on both databases by the SCIM and property tests.
+
 // Forms real clients send that the first version refused (Entra's group push, bare extension
 // names, Content-Type on bodiless requests, Okta's unchanged full-profile PUT), replayed on the
 // real app. Each fixture is a whole client sequence, not one request.

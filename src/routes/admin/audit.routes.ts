@@ -146,8 +146,9 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
   const seal = app.auditLog.options;
   await app.register(accepts);
   // Listings and histories page sealed events: seal what has committed before answering.
+  // (Every route of this module reads the log; the group history is also open to codex-admins.)
   app.addHook('preHandler', async (request) => {
-    if (request.routeOptions.config.adminAccess === 'audit') await app.auditLog.seal();
+    if (request.routeOptions.config.adminAccess === 'audit' || request.routeOptions.config.adminAccess === 'read') await app.auditLog.seal();
   });
 
   app.get(

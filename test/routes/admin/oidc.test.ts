@@ -5,6 +5,8 @@ import t from 'tap';
 import type { OidcConfig } from '../../../src/config/index.js';
 import { buildAdminTestApp, json } from './helpers.js';
 
+// @dialect-independent: token verification and role mapping; the user lookup is the statement every admin test runs on both.
+
 // Admin tokens from the company's OpenID Connect issuer: verified against its JWKS (served here by
 // a tiny HTTP server on 127.0.0.1), then matched to a provisioned SCIM user whose IdP groups
 // decide the admin role.

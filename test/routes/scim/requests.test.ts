@@ -4,6 +4,8 @@ import { putExtension } from '../../../src/services/scim-schemas.service.js';
 import { createScimToken } from '../../../src/services/tokens.service.js';
 import { buildTestApp, TEST_ACTOR } from '../../helpers/app.js';
 
+// @dialect-independent: how requests are framed and parsed, before any statement runs.
+
 // The envelope of SCIM requests as clients really send them: Content-Type on bodiless requests,
 // other media types, bodies on read-only endpoints, undecodable URLs, and attribute names that
 // leave their schema out.
