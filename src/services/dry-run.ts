@@ -160,14 +160,21 @@ export async function rollBackDryRun(
   const remaining = afterId === undefined ? ordered : ordered.filter((u) => nameKey(u) > afterName! || (nameKey(u) === afterName && u.userId > afterId));
   const shown = remaining.slice(0, page.limit);
 
-  // The policy of shown users whose policy does not change, as it stands.
-  const unchanged = shown.filter((u) => !u.policy).map((u) => u.userId);
+  // What does not change of the shown users (their permissions, or their policy), as it stands.
+  const samePolicy = shown.filter((u) => !u.policy).map((u) => u.userId);
+  const sameAccess = shown.filter((u) => !u.access).map((u) => u.userId);
   const current = new Map<string, SimulatedPolicy>();
-  if (unchanged.length > 0) {
+  const granted = new Map<string, string[]>();
+  if (samePolicy.length > 0) {
     const rows = await sql<{ user_id: string; policy_id: string; name: string; policy_version: number; source: 'rule' | 'fallback' }>`
       select up.user_id, up.policy_id, p.name, up.policy_version, up.source from user_policy up join policies p on p.id = up.policy_id
-      where up.workspace_id = ${workspaceId} and up.user_id = any(${uuidArray(unchanged)})`.execute(trx);
+      where up.workspace_id = ${workspaceId} and up.user_id = any(${uuidArray(samePolicy)})`.execute(trx);
     for (const r of rows.rows) current.set(r.user_id, { policyId: r.policy_id, name: r.name, version: r.policy_version, source: r.source });
+  }
+  if (sameAccess.length > 0) {
+    const rows = await sql<{ user_id: string; granted: string[] }>`
+      select user_id, granted from user_access where workspace_id = ${workspaceId} and user_id = any(${uuidArray(sameAccess)})`.execute(trx);
+    for (const r of rows.rows) granted.set(r.user_id, [...r.granted].sort());
   }
 
   const eventCounts = new Map<string, number>();
@@ -187,7 +194,7 @@ export async function rollBackDryRun(
       policies: policyTotals(policyChanges),
     },
     users: shown.map((u): SimulatedUser => {
-      const permissionsAfter = u.access?.after ?? [];
+      const permissionsAfter = u.access?.after ?? granted.get(u.userId) ?? [];
       const policyAfter = u.policy ? policyRef(u.policy.after) : (current.get(u.userId) ?? null);
       return {
         userId: u.userId,

@@ -132,7 +132,8 @@ t.test('a dry run says what the real write then does', async (t) => {
         const ids = (list: SimulatedUser[]) => list.map((u) => u.userId).sort();
         if (JSON.stringify(ids(accessUsers)) !== JSON.stringify(expectAccess)) throw new Error(`${label}: access of ${ids(accessUsers)} predicted, ${expectAccess} changed`);
         if (JSON.stringify(ids(policyUsers)) !== JSON.stringify(expectPolicy)) throw new Error(`${label}: policy of ${ids(policyUsers)} predicted, ${expectPolicy} changed`);
-        for (const u of accessUsers) if ([...u.permissionsAfter].sort().join(',') !== (after.granted.get(u.userId) ?? '')) throw new Error(`${label}: ${u.userId} predicted ${u.permissionsAfter}`);
+        // Every affected user's permissions after, those whose policy alone changes included.
+        for (const u of sim.users) if ([...u.permissionsAfter].sort().join(',') !== (after.granted.get(u.userId) ?? '')) throw new Error(`${label}: ${u.userId} predicted ${u.permissionsAfter}`);
         for (const u of policyUsers) {
           const predicted = u.policyAfter ? `${u.policyAfter.policyId}@${u.policyAfter.version}` : '';
           if (predicted !== (after.policy.get(u.userId) ?? '')) throw new Error(`${label}: ${u.userId} predicted policy ${predicted}`);

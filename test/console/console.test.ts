@@ -1,4 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import t, { type Test } from 'tap';
 
@@ -14,6 +18,7 @@ import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const CONSOLE_CLIENT = '0oa-codex-console';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
 if (!CHROMIUM) {
@@ -145,5 +150,85 @@ async function consoleTests(t: Tap, executablePath: string): Promise<void> {
     await axe(page, 'provisioning health');
   });
 
+  t.test('sign in with the IdP: authorization code with PKCE', async (t) => {
+    const idp = await fakeIdp(t);
+    const oidcApp = await buildAdminTestApp(t, {
+      consoleDir: fromRoot('dist/console'),
+      oidc: { issuer: idp.issuer, audiences: [CONSOLE_CLIENT], jwksUrl: `${idp.issuer}/keys`, workspace: 'test', subjectClaim: 'sub', emailClaim: 'email', ownerGroups: [], codexAdminGroups: ['codex-admins'], complianceGroups: [], consoleClientId: CONSOLE_CLIENT },
+    });
+    const lin = json(await oidcApp.scim('POST', '/Users', { schemas: [USER], userName: 'lin@example.com', externalId: '00u-lin', emails: [{ value: 'lin@example.com', primary: true }] })).id as string;
+    await oidcApp.scim('POST', '/Groups', { schemas: [GROUP], displayName: 'codex-admins', members: [{ value: lin }] });
+    const oidcBase = await oidcApp.app.listen({ port: 0, host: '127.0.0.1' });
+    t.match((await fetch(`${oidcBase}/console/`)).headers.get('content-security-policy'), new RegExp(`connect-src 'self' ${idp.issuer.replace(/[.]/g, '\\.')}`), "the IdP's origin may be called for the token");
+
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => scriptErrors.push(`oidc: ${String(error)}`));
+    await page.goto(`${oidcBase}/console/`);
+    await page.locator('::-p-aria(Sign in with your identity provider)').click();
+    await page.waitForSelector('header nav');
+    t.match(await text(page, 'header .who'), /codex-admin/, 'signed in as codex-admin, the role their IdP group gives');
+    t.equal(idp.exchanges(), 1, 'the code was exchanged once, with its verifier');
+    t.notMatch(page.url(), /code=|state=/, 'the code does not stay in the address bar');
+    const storage = await page.evaluate(() => ({ session: Object.keys(sessionStorage), local: localStorage.length, cookie: document.cookie }));
+    t.same(storage, { session: ['codex-scim-console-token'], local: 0, cookie: '' }, 'the token is in sessionStorage only');
+    await page.goto(`${oidcBase}/console/#/users/${lin}`);
+    await page.waitForSelector('#timeline-title');
+    t.match(await text(page, 'h1'), 'lin@example.com');
+  });
+
   t.test('no script errors in any tab', async (t) => t.same(scriptErrors, []));
+}
+
+/**
+ * An OpenID provider on 127.0.0.1 for the console's sign-in: discovery, an authorization endpoint
+ * that signs the user straight in (as an IdP would after its login page), a token endpoint that
+ * checks the PKCE verifier against the challenge, and the keys. CORS as SPAs need it.
+ */
+async function fakeIdp(t: Tap): Promise<{ issuer: string; exchanges: () => number }> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const pending = new Map<string, { challenge: string; redirectUri: string }>();
+  let exchanges = 0;
+  let issuer = '';
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', issuer);
+    const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(JSON.stringify(body));
+    if (url.pathname === '/.well-known/openid-configuration') return send(200, { issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/keys` });
+    if (url.pathname === '/keys') return send(200, { keys: [jwk] });
+    if (url.pathname === '/authorize') {
+      const q = url.searchParams;
+      if (q.get('response_type') !== 'code' || q.get('client_id') !== CONSOLE_CLIENT || q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) return send(400, { error: 'invalid_request' });
+      const code = randomBytes(16).toString('hex');
+      pending.set(code, { challenge: q.get('code_challenge')!, redirectUri: q.get('redirect_uri')! });
+      res.writeHead(302, { location: `${q.get('redirect_uri')}?code=${code}&state=${encodeURIComponent(q.get('state') ?? '')}` }).end();
+      return;
+    }
+    if (url.pathname === '/token' && req.method === 'POST') {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', async () => {
+        const form = new URLSearchParams(body);
+        const grant = pending.get(form.get('code') ?? '');
+        pending.delete(form.get('code') ?? '');
+        const verifier = form.get('code_verifier') ?? '';
+        if (!grant || grant.redirectUri !== form.get('redirect_uri') || createHash('sha256').update(verifier).digest('base64url') !== grant.challenge) return send(400, { error: 'invalid_grant' });
+        exchanges++;
+        const idToken = await new SignJWT({ email: 'lin@example.com', email_verified: true })
+          .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+          .setIssuer(issuer)
+          .setSubject('00u-lin')
+          .setAudience(CONSOLE_CLIENT)
+          .setIssuedAt()
+          .setExpirationTime('10m')
+          .sign(privateKey);
+        send(200, { token_type: 'Bearer', id_token: idToken, expires_in: 600 });
+      });
+      return;
+    }
+    send(404, { error: 'not_found' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  return { issuer, exchanges: () => exchanges };
 }
