@@ -22,6 +22,7 @@ export async function healthPage(page: Page): Promise<void> {
     h('h1', {}, 'Provisioning health'),
     h('p', {}, `Last 24 hours: ${health.tokens.reduce((n, t) => n + t.requests, 0)} SCIM requests from ${health.tokens.length} client(s); ${health.rateLimited} rate-limited.`),
     table('Requests per SCIM client', ['Client', 'Requests', 'Failed', 'Rate-limited'], health.tokens.map((t) => [t.description ?? t.tokenId, t.requests, t.perHour.reduce((n, s) => n + s.failed, 0), t.perHour.reduce((n, s) => n + s.rateLimited, 0)])),
+    health.tokens.map((t) => lineChart(`Requests per hour from ${t.description ?? t.tokenId}`, { label: 'requests', points: t.perHour.map((s) => ({ date: s.hour, count: s.ok + s.failed + s.rateLimited })) })),
     lineChart('Provisioning errors per hour', { label: 'failed requests', points: [...errorsPerHour].map(([hour, count]) => ({ date: hour, count })) }),
     table('Errors by type', ['Error', 'Requests'], health.errors.map((e) => [e.outcome, e.requests])),
     table('The last failing requests', ['When', 'Request', 'Answer', 'Body (redacted)'], health.recentFailures.map((f) => [when(f.at), `${f.method} ${f.path}`, `${f.status}${f.scimType ? ` ${f.scimType}` : ''}: ${f.detail}`, h('code', {}, JSON.stringify(f.body))])),
