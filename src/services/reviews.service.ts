@@ -90,6 +90,20 @@ function reasonOf(cause: NonNullable<Holder['grantedBy']>['cause'], groupName: s
   }
 }
 
+/** The columns a report selects of the event that caused an access change (and its group's name). */
+interface CauseColumns {
+  cause_id: string | null;
+  cause_type: string | null;
+  cause_target_type: string | null;
+  cause_target_id: string | null;
+  cause_data: Record<string, unknown> | null;
+  group_name: string | null;
+}
+
+function causeOf(r: CauseColumns): NonNullable<Holder['grantedBy']>['cause'] {
+  return r.cause_id ? { id: r.cause_id, type: r.cause_type!, targetType: r.cause_target_type!, targetId: r.cause_target_id!, data: r.cause_data ?? {} } : null;
+}
+
 function checkInstant(at: Date): void {
   if (Number.isNaN(at.getTime())) throw invalid('at', 'at must be an RFC 3339 date-time, e.g. 2026-11-03T00:00:00Z');
 }
@@ -127,13 +141,7 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
       gained_seq: number | string | null;
       gained_at: Date | string | null;
       checkpoint_since: Date | string | null;
-      cause_id: string | null;
-      cause_type: string | null;
-      cause_target_type: string | null;
-      cause_target_id: string | null;
-      cause_data: Record<string, unknown> | null;
-      group_name: string | null;
-    }>`
+    } & CauseColumns>`
       with changes as (
         select e.target_id as user_id, e.id, e.seq, e.occurred_at, e.cause_id,
                (e.data->'after') @> jsonb_build_array(${permission}::text) as holds_after,
@@ -171,9 +179,7 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
     at: at.toISOString(),
     generatedAt: new Date().toISOString(),
     holders: rows.map((r): Holder => {
-      const cause = r.cause_id
-        ? { id: r.cause_id, type: r.cause_type!, targetType: r.cause_target_type!, targetId: r.cause_target_id!, data: r.cause_data ?? {} }
-        : null;
+      const cause = causeOf(r);
       return {
         userId: r.user_id,
         userName: r.user_name,
@@ -295,13 +301,7 @@ export async function accessTimeline(db: Db, workspaceId: string, userRef: strin
     actor_type: string;
     actor_id: string;
     actor_display: string | null;
-    cause_id: string | null;
-    cause_type: string | null;
-    cause_target_type: string | null;
-    cause_target_id: string | null;
-    cause_data: Record<string, unknown> | null;
-    group_name: string | null;
-  }>`
+  } & CauseColumns>`
     select e.id, e.seq, e.occurred_at, e.data,
       coalesce(c.actor_type, e.actor_type) as actor_type, coalesce(c.actor_id, e.actor_id) as actor_id, coalesce(c.actor_display, e.actor_display) as actor_display,
       c.id as cause_id, c.event_type as cause_type, c.target_type as cause_target_type, c.target_id as cause_target_id, c.data as cause_data,
@@ -316,7 +316,7 @@ export async function accessTimeline(db: Db, workspaceId: string, userRef: strin
     userId,
     userName: userName ?? null,
     entries: shown.map((r) => {
-      const cause = r.cause_id ? { id: r.cause_id, type: r.cause_type!, targetType: r.cause_target_type!, targetId: r.cause_target_id!, data: r.cause_data ?? {} } : null;
+      const cause = causeOf(r);
       return {
         eventId: r.id,
         seq: Number(r.seq),
