@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url)); // dist/src/console
 const root = join(here, '..', '..', '..');
 const out = join(root, 'dist', 'console');
-const uplot = join(dirname(createRequire(import.meta.url).resolve('uplot')), '.');
+const uplot = dirname(createRequire(import.meta.url).resolve('uplot')); // node_modules/uplot/dist
 
 mkdirSync(join(out, 'vendor'), { recursive: true });
 cpSync(join(root, 'src', 'console', 'app', 'static'), out, { recursive: true });
