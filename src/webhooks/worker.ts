@@ -119,6 +119,11 @@ export function startWebhookWorker(db: Db, config: WebhookConfig, onError: (erro
     webhookDeliveryDuration.observe({ outcome: outcome.ok ? 'delivered' : 'failed' }, outcome.latencyMs / 1000);
     if (!outcome.ok) webhookFailures.inc({ endpoint_id: endpoint.id });
     return db.transaction().execute(async (trx) => {
+      // The endpoint's row first, as every change of an endpoint (redeliver, replay, PATCH) takes
+      // it before its deliveries: one lock order, so a redelivery asked for mid-send cannot deadlock.
+      // (NO KEY: new deliveries, queued by writes meanwhile, may still reference it.)
+      const current = await trx.selectFrom('webhook_endpoints').select(['failing_since', 'enabled', 'url']).where('id', '=', endpoint.id).forNoKeyUpdate().executeTakeFirst();
+      if (!current) return false; // deleted meanwhile, its deliveries with it
       await trx
         .insertInto('webhook_attempts')
         .values({ delivery_id: row.delivery_id, status_code: outcome.statusCode, latency_ms: outcome.latencyMs, error: outcome.error, response_excerpt: outcome.excerpt })
@@ -143,8 +148,6 @@ export function startWebhookWorker(db: Db, config: WebhookConfig, onError: (erro
           .execute();
         return true;
       }
-      const current = await trx.selectFrom('webhook_endpoints').select(['failing_since', 'enabled', 'url']).where('id', '=', endpoint.id).forUpdate().executeTakeFirst();
-      if (!current) return false;
       const failingSince = current.failing_since ?? new Date();
       if (current.enabled && Date.now() - failingSince.getTime() >= config.retryForMs) {
         const reason = `Every delivery failed for ${Math.round(config.retryForMs / 60_000)} minutes; the last: ${outcome.error}`;
