@@ -17,9 +17,10 @@ interface Totals {
 
 /** The per-file limit: a file still running after this is killed and counted as failed. */
 const FILE_TIMEOUT_MS = 300_000;
-// Test files per dialect at a time. A third made the suite slower on 2 cores (5m05s against
-// 4m55s): the files are CPU-bound, and more of them at once only contend.
-const JOBS_PER_DIALECT = Number(process.env.TEST_JOBS) || 2;
+// Test files per dialect at a time. Three, on 2 cores: many files now wait on other processes
+// (the CLI, servers, Chromium), and three kept the cores busier than two (5m17s against 6m20s,
+// the same day); four was no faster (5m25s).
+const JOBS_PER_DIALECT = Number(process.env.TEST_JOBS) || 3;
 
 interface FileResult extends Totals {
   file: string;
@@ -165,7 +166,7 @@ async function main(): Promise<number> {
     }
     for (const dialect of dialects) await prepareTemplates(dialect);
     buildTapOnce();
-    // Both dialects run at once, two files at a time each: the scheduler packs the four processes
+    // Both dialects run at once, JOBS_PER_DIALECT files at a time each: the scheduler packs the processes
     // (and PostgreSQL) onto the two cores, and one run's slow files overlap the other's.
     console.log(`# ---- test suite on ${dialects.join(' and ')} ----`);
     const results = dialects.map((dialect): Queue => ({ dialect, files: [...filesFor(dialect, dialects, args)], totals: { pass: 0, fail: 0, skip: 0 } }));
