@@ -86,10 +86,10 @@ export class ProvisioningRecorder {
                                ${counts.map((c) => new Date(c.hour).toISOString())}::timestamptz[], ${counts.map((c) => c.outcome)}::text[], ${counts.map((c) => c.requests)}::bigint[])
           on conflict (workspace_id, hour, token_id, outcome) do update set requests = scim_request_stats.requests + excluded.requests`.execute(trx);
       }
-      for (const f of failures) {
+      if (failures.length > 0) {
         await trx
           .insertInto('scim_request_failures')
-          .values({ id: randomUUID(), workspace_id: f.workspaceId, token_id: f.tokenId, occurred_at: f.at, method: f.method, path: f.path.slice(0, 500), status: f.status, scim_type: f.scimType ?? null, detail: (f.detail ?? '').slice(0, 1000), body: f.body === undefined ? null : JSON.stringify(f.body) })
+          .values(failures.map((f) => ({ id: randomUUID(), workspace_id: f.workspaceId, token_id: f.tokenId, occurred_at: f.at, method: f.method, path: f.path.slice(0, 500), status: f.status, scim_type: f.scimType ?? null, detail: (f.detail ?? '').slice(0, 1000), body: f.body === undefined ? null : JSON.stringify(f.body) })))
           .execute();
       }
       for (const workspaceId of new Set(failures.map((f) => f.workspaceId))) {

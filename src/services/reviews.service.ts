@@ -358,14 +358,15 @@ function dailyCounts(now: number, days: number, deltas: ReadonlyArray<{ day: str
   return out.reverse();
 }
 
-function checkDays(days: number): void {
+/** The start of the first of the last `days` UTC days, once `days` is checked. */
+function firstDay(days: number): Date {
   if (!Number.isInteger(days) || days < 1 || days > 366) throw invalid('days', 'days must be a whole number from 1 to 366');
+  return new Date((Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS);
 }
 
 /** How many users held a permission at the end of each of the last `days` days (from access.changed events). */
 export async function holdersOverTime(db: Db, workspaceId: string, permission: string, days: number): Promise<{ permission: string; days: DailyCount[] }> {
-  checkDays(days);
-  const since = new Date((Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS);
+  const since = firstDay(days);
   const [now, deltas] = await Promise.all([
     sql<{ n: number }>`select count(*)::int as n from user_access where workspace_id = ${workspaceId} and ${permission} = any(granted)`.execute(db),
     sql<{ day: string; delta: number }>`
@@ -379,9 +380,8 @@ export async function holdersOverTime(db: Db, workspaceId: string, permission: s
 
 /** How many members a group had at the end of each of the last `days` days (from its member events). */
 export async function groupSizeOverTime(db: Db, workspaceId: string, groupRef: string, days: number): Promise<{ groupId: string; days: DailyCount[] }> {
-  checkDays(days);
+  const since = firstDay(days);
   const groupId = await historyGroupId(db, workspaceId, groupRef);
-  const since = new Date((Math.floor(Date.now() / DAY_MS) - days + 1) * DAY_MS);
   const [now, deltas] = await Promise.all([
     sql<{ n: number }>`select count(*)::int as n from group_members where group_id = ${groupId}`.execute(db),
     sql<{ day: string; delta: number }>`
