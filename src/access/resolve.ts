@@ -203,6 +203,17 @@ export function grantedPermissions(model: AccessModel, user: UserFacts): string[
   return explain(model, user).granted;
 }
 
+/**
+ * The roles a user holds of their own, directly or through groups — not the default role, which is
+ * everyone else's — sorted by id; none while deactivated or deleted. What access.changed events
+ * record and user_access.role_ids holds.
+ */
+export function ownRoleIds(model: AccessModel, user: UserFacts): string[] {
+  if (user.exists === false || !user.active) return [];
+  const { roles } = resolveRoles(model, user);
+  return roles.filter((r) => r.sources.some((s) => s.type !== 'default')).map((r) => r.roleId).sort();
+}
+
 /** The difference between two sorted key sets, for access.changed events. */
 export function diffGranted(before: readonly string[], after: readonly string[]): { granted: string[]; revoked: string[] } {
   const b = new Set(before);

@@ -17,7 +17,7 @@ export interface AuditContext {
   requestId?: string;
 }
 
-export type AuditTargetType = 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy' | 'webhook';
+export type AuditTargetType = 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy' | 'webhook' | 'review';
 export const AUDIT_TARGET_TYPES: readonly AuditTargetType[] = [
   'user',
   'group',
@@ -28,6 +28,7 @@ export const AUDIT_TARGET_TYPES: readonly AuditTargetType[] = [
   'token',
   'policy',
   'webhook',
+  'review',
 ];
 
 export interface NewAuditEvent {
@@ -109,6 +110,10 @@ export const AUDIT_EVENT_TYPES = [
   'webhook.disabled',
   'webhook.redelivery_requested',
   'webhook.replay_requested',
+  // target review (a campaign)
+  'review.opened',
+  'review.decided',
+  'review.closed',
   // target user, derived: causeId = the event that changed it
   'access.changed',
   'policy.effective_changed',
@@ -118,6 +123,8 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** Events about webhook endpoints: what leaves the bridge, never who may do what. */
 export const WEBHOOK_EVENT_TYPES: readonly AuditEventType[] = AUDIT_EVENT_TYPES.filter((t) => t.startsWith('webhook.'));
+/** Events of access review campaigns: decisions about access are carried out in the IdP, not here. */
+export const REVIEW_EVENT_TYPES: readonly AuditEventType[] = AUDIT_EVENT_TYPES.filter((t) => t.startsWith('review.'));
 
 /** An attribute change: the value before and after (SCIM attribute path → change). */
 export interface AttributeChange {
@@ -215,8 +222,12 @@ export interface AuditEventData {
   /** Every sealed event from `fromSeq` on that the endpoint subscribes to is sent again. */
   'webhook.replay_requested': { url: string; fromSeq: number; deliveries: number };
 
-  /** Sorted permission keys the user holds before and after, and the difference. */
-  'access.changed': { before: string[]; after: string[]; granted: string[]; revoked: string[] };
+  /**
+   * Sorted permission keys the user holds before and after, and the difference; the ids of the
+   * roles they hold before and after (none while deactivated). One per user whose permissions or
+   * roles changed. Events recorded before migration 2026120501 carry no roles.
+   */
+  'access.changed': { before: string[]; after: string[]; granted: string[]; revoked: string[]; rolesBefore?: string[]; rolesAfter?: string[] };
   /** The managed policy that applies to the user, before and after. */
   'policy.effective_changed': { before: unknown; after: unknown };
 }

@@ -124,6 +124,49 @@ export interface Database {
   audit_checkpoint_access: AuditCheckpointAccessTable;
   scim_request_stats: ScimRequestStatsTable;
   scim_request_failures: ScimRequestFailuresTable;
+  review_campaigns: ReviewCampaignsTable;
+  review_reviewers: ReviewReviewersTable;
+  review_items: ReviewItemsTable;
+}
+
+/** An access review campaign (migrations/2026120501, src/services/review-campaigns.service.ts). */
+export interface ReviewCampaignsTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  subject_kind: 'permission' | 'role' | 'group';
+  subject_id: string;
+  subject_name: string;
+  due_at: Timestamp;
+  status: 'open' | 'closed';
+  opened_at: Timestamp;
+  opened_by: Json;
+  opened_head: Json;
+  closed_at: Timestamp | null;
+  closed_by: Json | null;
+  evidence: Json | null;
+}
+
+export interface ReviewReviewersTable {
+  campaign_id: string;
+  /** `user:<id>` or `token:<id>`. */
+  principal: string;
+  display: string;
+}
+
+/** A holder under review, and the decision on them. */
+export interface ReviewItemsTable {
+  campaign_id: string;
+  user_id: string;
+  user_name: string | null;
+  since: Timestamp | null;
+  reason: string;
+  granted_by_event: string | null;
+  decision: 'keep' | 'revoke' | null;
+  comment: string | null;
+  decided_by: string | null;
+  decided_by_display: string | null;
+  decided_at: Timestamp | null;
 }
 
 /** Requests of a SCIM client in an hour, by outcome: `ok`, a SCIM error type or status, `rate_limited`. */
@@ -171,7 +214,7 @@ export interface AuditEventsTable {
   actor_display: string | null;
   request_id: string | null;
   event_type: string;
-  target_type: 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy' | 'webhook';
+  target_type: 'user' | 'group' | 'role' | 'permission' | 'mapping' | 'workspace' | 'token' | 'policy' | 'webhook' | 'review';
   target_id: string;
   data: Json;
   cause_id: string | null;
@@ -406,5 +449,7 @@ export interface AuditCheckpointAccessTable {
   workspace_id: string;
   user_id: string;
   granted: string[];
+  /** The roles the folded events left the user with; null when they recorded none. */
+  role_ids: string[] | null;
   since: Timestamp;
 }

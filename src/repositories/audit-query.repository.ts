@@ -378,7 +378,7 @@ export async function listEventsBySeq(db: Executor, workspaceId: string, afterSe
 /**
  * Folds the member and access.changed events of (afterSeq, throughSeq] into the checkpoint: per
  * (group, user) the last member event decides whether the pair is in it; per user the last
- * access.changed event's `after` (empty: no row). Must run with the purge flag on.
+ * access.changed event's `after` and `rolesAfter` (both empty: no row). Must run with the purge flag on.
  */
 export async function foldIntoCheckpoint(trx: Executor, workspaceId: string, afterSeq: number, throughSeq: number): Promise<void> {
   await sql`
@@ -403,7 +403,9 @@ export async function foldIntoCheckpoint(trx: Executor, workspaceId: string, aft
     with last as (
       select distinct on (target_id) target_id as user_id, occurred_at,
              coalesce((select array_agg(k order by k collate "C") from jsonb_array_elements_text(
-               case when jsonb_typeof(data->'after') = 'array' then data->'after' else '[]'::jsonb end) as k), '{}'::text[]) as granted
+               case when jsonb_typeof(data->'after') = 'array' then data->'after' else '[]'::jsonb end) as k), '{}'::text[]) as granted,
+             case when jsonb_typeof(data->'rolesAfter') = 'array'
+                  then array(select r::uuid from jsonb_array_elements_text(data->'rolesAfter') as r order by 1) end as role_ids
         from audit_events
        where workspace_id = ${workspaceId} and seq > ${afterSeq} and seq <= ${throughSeq}
          and target_type = 'user' and event_type = 'access.changed'
@@ -411,11 +413,11 @@ export async function foldIntoCheckpoint(trx: Executor, workspaceId: string, aft
     ),
     emptied as (
       delete from audit_checkpoint_access c using last l
-       where c.workspace_id = ${workspaceId} and c.user_id = l.user_id and cardinality(l.granted) = 0
+       where c.workspace_id = ${workspaceId} and c.user_id = l.user_id and cardinality(l.granted) = 0 and coalesce(cardinality(l.role_ids), 0) = 0
     )
-    insert into audit_checkpoint_access (workspace_id, user_id, granted, since)
-    select ${workspaceId}, user_id, granted, occurred_at from last where cardinality(granted) > 0
-    on conflict (workspace_id, user_id) do update set granted = excluded.granted, since = excluded.since`.execute(trx);
+    insert into audit_checkpoint_access (workspace_id, user_id, granted, role_ids, since)
+    select ${workspaceId}, user_id, granted, role_ids, occurred_at from last where cardinality(granted) > 0 or cardinality(role_ids) > 0
+    on conflict (workspace_id, user_id) do update set granted = excluded.granted, role_ids = excluded.role_ids, since = excluded.since`.execute(trx);
 }
 
 export async function deleteEventsThrough(trx: Executor, workspaceId: string, afterSeq: number, throughSeq: number): Promise<number> {
@@ -450,7 +452,9 @@ export async function checkpointDigest(db: Executor, workspaceId: string): Promi
     ),
     a as (
       select count(*)::int as n,
-             coalesce(string_agg(user_id || ' ' || array_to_string(granted, ',') || ' ' || (extract(epoch from since) * 1000)::bigint, chr(10) order by user_id), '') as body
+             coalesce(string_agg(user_id || ' ' || array_to_string(granted, ',') || ' ' || (extract(epoch from since) * 1000)::bigint
+                                 -- the roles, where recorded (a checkpoint from before they were has the same digest as then)
+                                 || coalesce(' ' || array_to_string(role_ids, ','), ''), chr(10) order by user_id), '') as body
         from audit_checkpoint_access where workspace_id = ${workspaceId}
     )
     select m.n as members, a.n as access,

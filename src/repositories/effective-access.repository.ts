@@ -11,8 +11,9 @@ import { isUuid, uuidArray } from './ids.js';
 
 /**
  * Which users a recompute covers: everyone in the workspace, or the union of named users, the
- * members of groups, and the users whose current snapshot includes one of the roles (the users a
- * change to those roles' permissions can affect: user_access.role_ids includes the default role).
+ * members of groups, and the users who hold one of the roles now (the users a change to those
+ * roles' permissions can affect): their own roles in user_access.role_ids, or none of their own
+ * when it is the default role.
  */
 export type AccessScope = 'workspace' | { userIds?: readonly string[]; groupIds?: readonly string[]; roleIds?: readonly string[] };
 
@@ -20,6 +21,9 @@ export interface AccessChangeRow {
   userId: string;
   before: string[];
   after: string[];
+  /** The roles the user holds of their own, directly or through groups (sorted ids; none while deactivated), before and after. */
+  rolesBefore: string[];
+  rolesAfter: string[];
 }
 
 /**
@@ -66,7 +70,11 @@ export function scopeIdsSql(workspaceId: string, scope: AccessScope): RawBuilder
     parts.push(sql`select gm.user_id from group_members gm join unnest(${uuidArray(scope.groupIds)}) as x(id) on gm.group_id = x.id`);
   }
   if (scope.roleIds && scope.roleIds.length > 0) {
-    parts.push(sql`select ua.user_id from user_access ua where ua.workspace_id = ${workspaceId} and ua.role_ids && ${uuidArray(scope.roleIds)}`);
+    // role_ids are the user's own roles: the default role's holders are those with none.
+    parts.push(sql`select ua.user_id from user_access ua where ua.workspace_id = ${workspaceId}
+      and (ua.role_ids && ${uuidArray(scope.roleIds)}
+           or (ua.role_ids = '{}' and exists (select 1 from workspace_access_settings st
+                where st.workspace_id = ${workspaceId} and st.default_role_id = any(${uuidArray(scope.roleIds)}))))`);
   }
   if (parts.length === 0) return undefined;
   return sql.join(parts, sql` union `);
@@ -74,7 +82,7 @@ export function scopeIdsSql(workspaceId: string, scope: AccessScope): RawBuilder
 
 /** The one statement of recomputeAccess (exported so its SQL is snapshotted for review). */
 export function recomputeAccessStatement(workspaceId: string, scopeIds: RawBuilder<unknown>) {
-  return sql<{ user_id: string; before: string[]; after: string[] }>`
+  return sql<{ user_id: string; before: string[]; after: string[]; roles_before: string[]; roles_after: string[] }>`
     with settings as (
       select coalesce(max(strategy), 'most-permissive') as strategy, max(default_role_id::text)::uuid as default_role_id
         from workspace_access_settings where workspace_id = ${workspaceId}
@@ -99,6 +107,8 @@ export function recomputeAccessStatement(workspaceId: string, scopeIds: RawBuild
     -- are resolved once per distinct set, not once per user.
     role_sets as (
       select s.user_id, s.present, s.active,
+             -- the roles the user holds of their own (none while deactivated): user_access.role_ids
+             case when s.active then coalesce(r.role_ids, '{}'::uuid[]) else '{}'::uuid[] end as own_role_ids,
              case when r.role_ids is not null then r.role_ids
                   when s.present and st.default_role_id is not null then array[st.default_role_id]
                   else '{}'::uuid[] end as role_ids
@@ -132,15 +142,14 @@ export function recomputeAccessStatement(workspaceId: string, scopeIds: RawBuild
       select role_ids, array_agg(key order by key collate "C") as granted from held group by role_ids
     ),
     computed as (
-      select rs.user_id, rs.present,
+      select rs.user_id, rs.present, rs.own_role_ids as role_ids,
              -- a deactivated (or deleted) user holds nothing
-             case when rs.active then coalesce(sg.granted, '{}'::text[]) else '{}'::text[] end as granted,
-             rs.role_ids
+             case when rs.active then coalesce(sg.granted, '{}'::text[]) else '{}'::text[] end as granted
         from role_sets rs
         left join set_granted sg on sg.role_ids = rs.role_ids
     ),
     changed as (
-      select c.user_id, c.present, c.granted, c.role_ids, coalesce(o.granted, '{}'::text[]) as before
+      select c.user_id, c.present, c.granted, c.role_ids, coalesce(o.granted, '{}'::text[]) as before, coalesce(o.role_ids, '{}'::uuid[]) as roles_before
         from computed c
         left join user_access o on o.workspace_id = ${workspaceId} and o.user_id = c.user_id
        where case when c.present then o.user_id is null or o.granted <> c.granted or o.role_ids <> c.role_ids
@@ -158,13 +167,14 @@ export function recomputeAccessStatement(workspaceId: string, scopeIds: RawBuild
        where ua.workspace_id = ${workspaceId} and ua.user_id = c.user_id and not c.present
       returning 1
     )
-    select user_id, before, granted as after from changed where before <> granted order by user_id`;
+    select user_id, before, granted as after, roles_before, role_ids as roles_after
+      from changed where before <> granted or roles_before <> role_ids order by user_id`;
 }
 
 /**
  * Recomputes the effective access of every user in `scope` in one statement, writes the rows of
  * user_access that differ (upsert; a user who no longer exists loses the row) and returns the
- * users whose granted set changed, with before and after, in user id order.
+ * users whose granted permissions or roles changed, with before and after, in user id order.
  *
  * Runs in the caller's transaction, after the change it accounts for, under the locks the commit
  * step takes (src/services/commit.ts): without them concurrent recomputes could each write a
@@ -174,7 +184,7 @@ export async function recomputeAccess(db: Executor, workspaceId: string, scope: 
   const scopeIds = scopeIdsSql(workspaceId, scope);
   if (!scopeIds) return [];
   const result = await recomputeAccessStatement(workspaceId, scopeIds).execute(db);
-  return result.rows.map((r) => ({ userId: r.user_id, before: r.before, after: r.after }));
+  return result.rows.map((r) => ({ userId: r.user_id, before: r.before, after: r.after, rolesBefore: r.roles_before, rolesAfter: r.roles_after }));
 }
 
 // ---------------------------------------------------------------------------------------------

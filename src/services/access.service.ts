@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../access/errors.js';
 import type { Effect, EffectSetting, MappingMatch, ResolutionStrategy } from '../access/model.js';
-import { diffGranted, mappingReference } from '../access/resolve.js';
+import { mappingReference } from '../access/resolve.js';
 import {
   checkBoolean,
   checkDescription,
@@ -23,7 +23,7 @@ import { isUniqueViolation } from '../repositories/errors.js';
 import { isUuid } from '../repositories/ids.js';
 import { recomputeAccess } from '../repositories/effective-access.repository.js';
 import { commit } from './commit.js';
-import type { AccessChange } from './effective-access.service.js';
+import { accessChangedEvent, type AccessChange } from './effective-access.service.js';
 
 // Admin use-cases of the access model (issue 4): the permission catalogue, roles, mappings, direct
 // role assignments, the default role and the resolution strategy. Each write is one transaction
@@ -575,19 +575,11 @@ export async function repairEffectiveAccess(db: Db, audit: AuditContext): Promis
     const eventId = randomUUID();
     const rows = await recomputeAccess(trx, audit.workspaceId, 'workspace');
     if (rows.length === 0) return { result: { changedUsers: 0 }, accessChanges: [] };
-    const events: NewAuditEvent[] = [
-      { id: eventId, type: 'access.recomputed', targetType: 'workspace', targetId: audit.workspaceId, data: { changedUsers: rows.length } },
-      ...rows.map((r): NewAuditEvent => ({
-        type: 'access.changed',
-        targetType: 'user',
-        targetId: r.userId,
-        causeId: eventId,
-        data: { before: r.before, after: r.after, ...diffGranted(r.before, r.after) },
-      })),
-    ];
+    const changes = rows.map((r) => accessChangedEvent(r, eventId));
+    const events: NewAuditEvent[] = [{ id: eventId, type: 'access.recomputed', targetType: 'workspace', targetId: audit.workspaceId, data: { changedUsers: rows.length } }, ...changes];
     // Through the commit step like every write (no projector depends on these types).
     const { eventIds: ids } = await commit(trx, audit, events);
-    const accessChanges = rows.map((r, i): AccessChange => ({ ...r, granted: events[i + 1]!.data!.granted as string[], revoked: events[i + 1]!.data!.revoked as string[], eventId: ids[i + 1]! }));
+    const accessChanges = changes.map((e, i): AccessChange => ({ ...rows[i]!, granted: e.data.granted, revoked: e.data.revoked, eventId: ids[i + 1]! }));
     return { result: { changedUsers: rows.length }, accessChanges };
   });
 }

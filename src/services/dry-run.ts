@@ -5,7 +5,7 @@ import type { Database } from '../db/types.js';
 import { uuidArray } from '../repositories/ids.js';
 import type { EffectivePolicy, PolicyChangeRow } from '../repositories/policies.repository.js';
 import { invalid } from './admin-errors.js';
-import type { AccessChange } from './effective-access.service.js';
+import { changesPermissions, type AccessChange } from './effective-access.service.js';
 
 // Dry runs (issue 15 §1): any write that goes through the commit step can be previewed. The write
 // runs exactly as it would, in its own transaction, up to the commit step; there, once the
@@ -37,6 +37,9 @@ export interface SimulatedUser {
   permissionsAfter: string[];
   gained: string[];
   lost: string[];
+  /** Ids of the roles the user holds of their own (directly or through groups), before and after. */
+  rolesBefore: string[];
+  rolesAfter: string[];
   policyBefore: SimulatedPolicy | null;
   policyAfter: SimulatedPolicy | null;
   policyChanged: boolean;
@@ -47,7 +50,7 @@ export interface Simulation {
   /** The audit events the write would record, counted by type (derived ones included). */
   events: Array<{ type: string; count: number }>;
   totals: {
-    /** Users whose effective permissions or effective policy would change. */
+    /** Users whose effective permissions, roles or effective policy would change. */
     users: number;
     accessChangedUsers: number;
     policyChangedUsers: number;
@@ -164,7 +167,7 @@ export async function rollBackDryRun(
   const samePolicy = shown.filter((u) => !u.policy).map((u) => u.userId);
   const sameAccess = shown.filter((u) => !u.access).map((u) => u.userId);
   const current = new Map<string, SimulatedPolicy>();
-  const granted = new Map<string, string[]>();
+  const granted = new Map<string, { granted: string[]; roleIds: string[] }>();
   if (samePolicy.length > 0) {
     const rows = await sql<{ user_id: string; policy_id: string; name: string; policy_version: number; source: 'rule' | 'fallback' }>`
       select up.user_id, up.policy_id, p.name, up.policy_version, up.source from user_policy up join policies p on p.id = up.policy_id
@@ -172,9 +175,9 @@ export async function rollBackDryRun(
     for (const r of rows.rows) current.set(r.user_id, { policyId: r.policy_id, name: r.name, version: r.policy_version, source: r.source });
   }
   if (sameAccess.length > 0) {
-    const rows = await sql<{ user_id: string; granted: string[] }>`
-      select user_id, granted from user_access where workspace_id = ${workspaceId} and user_id = any(${uuidArray(sameAccess)})`.execute(trx);
-    for (const r of rows.rows) granted.set(r.user_id, [...r.granted].sort());
+    const rows = await sql<{ user_id: string; granted: string[]; role_ids: string[] }>`
+      select user_id, granted, role_ids from user_access where workspace_id = ${workspaceId} and user_id = any(${uuidArray(sameAccess)})`.execute(trx);
+    for (const r of rows.rows) granted.set(r.user_id, { granted: [...r.granted].sort(), roleIds: r.role_ids });
   }
 
   const eventCounts = new Map<string, number>();
@@ -188,13 +191,15 @@ export async function rollBackDryRun(
     events: [...eventCounts].map(([type, n]) => ({ type, count: n })),
     totals: {
       users: byUser.size,
-      accessChangedUsers: accessChanges.length,
+      accessChangedUsers: accessChanges.filter(changesPermissions).length,
       policyChangedUsers: policyChanges.length,
       permissions: permissionTotals(accessChanges),
       policies: policyTotals(policyChanges),
     },
     users: shown.map((u): SimulatedUser => {
-      const permissionsAfter = u.access?.after ?? granted.get(u.userId) ?? [];
+      const unchanged = granted.get(u.userId);
+      const permissionsAfter = u.access?.after ?? unchanged?.granted ?? [];
+      const rolesAfter = u.access?.rolesAfter ?? unchanged?.roleIds ?? [];
       const policyAfter = u.policy ? policyRef(u.policy.after) : (current.get(u.userId) ?? null);
       return {
         userId: u.userId,
@@ -204,6 +209,8 @@ export async function rollBackDryRun(
         permissionsAfter,
         gained: u.access?.granted ?? [],
         lost: u.access?.revoked ?? [],
+        rolesBefore: u.access?.rolesBefore ?? rolesAfter,
+        rolesAfter,
         policyBefore: u.policy ? policyRef(u.policy.before) : policyAfter,
         policyAfter,
         policyChanged: u.policy !== undefined,

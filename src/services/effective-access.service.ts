@@ -3,7 +3,7 @@ import { AccessConflictError, AccessNotFoundError, AccessValidationError } from 
 import type { ResolutionStrategy } from '../access/model.js';
 import { diffGranted, explain, type PermissionExplanation, type ResolvedRole } from '../access/resolve.js';
 import { checkLimit, checkPermissionKey } from '../access/validate.js';
-import { WEBHOOK_EVENT_TYPES, type AuditContext, type NewAuditEvent } from '../audit/types.js';
+import { REVIEW_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type AuditContext, type AuditEventData, type NewAuditEvent } from '../audit/types.js';
 import { consistentRead, type Executor } from '../db/index.js';
 import type { Database } from '../db/types.js';
 import { findPermission, groupNamesOf, groupsMatching, loadAccessModel, mappingsReferTo } from '../repositories/access.repository.js';
@@ -14,6 +14,7 @@ import {
   holdersPage,
   loadUserAccessFacts,
   recomputeAccess,
+  type AccessChangeRow,
   type AccessScope,
   type HolderRow,
   type UserSummary,
@@ -36,26 +37,40 @@ export interface AccessChange {
   after: string[];
   granted: string[];
   revoked: string[];
+  rolesBefore: string[];
+  rolesAfter: string[];
   eventId: string;
+}
+
+/** Whether a change alters the user's permissions (not only which roles grant them). */
+export const changesPermissions = (change: AccessChange): boolean => change.granted.length + change.revoked.length > 0;
+
+/** The access.changed event of a recomputed user: permissions and roles before and after, and the permissions' difference. */
+export function accessChangedEvent(row: AccessChangeRow, causeId: string): NewAuditEvent & { data: AuditEventData['access.changed'] } {
+  const { granted, revoked } = diffGranted(row.before, row.after);
+  return {
+    type: 'access.changed',
+    targetType: 'user',
+    targetId: row.userId,
+    causeId,
+    data: { before: row.before, after: row.after, granted, revoked, rolesBefore: row.rolesBefore, rolesAfter: row.rolesAfter },
+  };
 }
 
 /**
  * Recomputes the effective access of the users in `scope` set-based in SQL, updates user_access
- * where it differs, and appends one `access.changed` event per user whose granted permissions
- * changed (`causeId` = the event of the change, which the caller has already appended; the commit
- * step's locks serialise recomputes of one user, src/services/commit.ts). Users whose access did
- * not change get no event.
+ * where it differs, and appends one `access.changed` event per user whose granted permissions or
+ * roles changed (`causeId` = the event of the change, which the caller has already appended; the
+ * commit step's locks serialise recomputes of one user, src/services/commit.ts). Users whose
+ * access did not change get no event.
  */
 export async function recomputeEffectiveAccess(trx: Transaction<Database>, audit: AuditContext, scope: AccessScope, cause: AccessCause): Promise<AccessChange[]> {
   const rows = await recomputeAccess(trx, audit.workspaceId, scope);
   if (rows.length === 0) return [];
   const causeOf = typeof cause === 'string' ? () => cause : cause;
-  const events = rows.map((r): NewAuditEvent => {
-    const { granted, revoked } = diffGranted(r.before, r.after);
-    return { type: 'access.changed', targetType: 'user', targetId: r.userId, causeId: causeOf(r.userId), data: { before: r.before, after: r.after, granted, revoked } };
-  });
+  const events = rows.map((r) => accessChangedEvent(r, causeOf(r.userId)));
   const ids = await appendAuditEvents(trx, audit, events);
-  return rows.map((r, i) => ({ ...r, granted: events[i]!.data!.granted as string[], revoked: events[i]!.data!.revoked as string[], eventId: ids[i]! }));
+  return events.map((e, i) => ({ ...rows[i]!, granted: e.data.granted, revoked: e.data.revoked, eventId: ids[i]! }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,6 +231,7 @@ export const accessProjector: Projector<AccessChange> = {
     'oauth_client.created',
     'oauth_client.revoked',
     ...WEBHOOK_EVENT_TYPES,
+    ...REVIEW_EVENT_TYPES,
     'policy.created',
     'policy.updated',
     'policy.deleted',

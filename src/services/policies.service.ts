@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { WEBHOOK_EVENT_TYPES, type AuditContext, type NewAuditEvent } from '../audit/types.js';
+import { REVIEW_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type AuditContext, type NewAuditEvent } from '../audit/types.js';
 import { consistentRead, type Db, type Executor } from '../db/index.js';
 import type { Database, PolicyRow, PolicyVersionRow } from '../db/types.js';
 import { formatProblem, parsePolicyToml, type ParsedPolicy, type PolicyProblem } from '../policies/parse.js';
@@ -241,6 +241,7 @@ export const policyProjector: Projector<repo.PolicyChangeRow> = {
     'oauth_client.created',
     'oauth_client.revoked',
     ...WEBHOOK_EVENT_TYPES,
+    ...REVIEW_EVENT_TYPES,
     'policy.created',
     'policy.updated',
     'policy.deleted',

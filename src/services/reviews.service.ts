@@ -2,8 +2,9 @@ import { sql, type RawBuilder } from 'kysely';
 import type { SealOptions } from '../audit/sealer.js';
 import type { Db } from '../db/index.js';
 import { groupMembersAsOf } from '../repositories/audit-query.repository.js';
-import { uuidArray } from '../repositories/ids.js';
-import { invalid } from './admin-errors.js';
+import { findRole, findRoleByName } from '../repositories/access.repository.js';
+import { isUuid, uuidArray } from '../repositories/ids.js';
+import { DomainError, invalid } from './admin-errors.js';
 import { latestHead, type TreeHead } from './audit-log.service.js';
 import { historyGroupId, resolveUserId } from './audit-query.service.js';
 
@@ -30,8 +31,9 @@ export interface Holder {
 }
 
 export interface HoldersReport {
-  /** What is reviewed: a permission's holders, or a group's members. */
+  /** What is reviewed: a permission's or a role's holders, or a group's members. */
   permission: string | null;
+  role: { id: string; name: string } | null;
   group: { id: string; displayName: string | null } | null;
   at: string;
   generatedAt: string;
@@ -126,10 +128,48 @@ function groupNameAtSql(workspaceId: string, groupId: RawBuilder<unknown>, at: D
     (select g.display_name from groups g where g.workspace_id = ${workspaceId} and g.id::text = (${groupId})::text))`;
 }
 
-/** Every user who held `permission` at `at`, ordered by userName. */
-export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, permission: string, at: Date): Promise<HoldersReport> {
-  if (typeof permission !== 'string' || permission === '') throw invalid('permission', 'permission is required, e.g. codex_admin');
+/** A role the trail knows: a current one by id or name, else a deleted one by its id or last name. */
+async function historyRole(db: Db, workspaceId: string, ref: string): Promise<{ id: string; name: string }> {
+  const current = isUuid(ref) ? await findRole(db, workspaceId, ref.toLowerCase()) : await findRoleByName(db, workspaceId, ref);
+  if (current) return { id: current.id, name: current.name };
+  const { rows } = await sql<{ id: string; name: string }>`
+    select target_id as id, data->>'name' as name from audit_events
+     where workspace_id = ${workspaceId} and target_type = 'role' and data ? 'name'
+       and ${isUuid(ref) ? sql`target_id = ${ref.toLowerCase()}` : sql`lower(data->>'name') = lower(${ref})`}
+     order by seq desc limit 1`.execute(db);
+  if (!rows[0]) throw new DomainError('not_found', `No role ${JSON.stringify(ref)} in this workspace or its audit trail`);
+  return rows[0];
+}
+
+/** Whether the role is the workspace's default role now or was at some time of the retained trail. */
+async function wasDefaultRole(db: Db, workspaceId: string, roleId: string): Promise<boolean> {
+  const { rows } = await sql<{ yes: boolean }>`
+    select exists (select 1 from workspace_access_settings where workspace_id = ${workspaceId} and default_role_id = ${roleId}::uuid)
+        or exists (select 1 from audit_events where workspace_id = ${workspaceId} and event_type = 'workspace.default_role_changed'
+                    and ${roleId} in (data->>'after', data->>'before')) as yes`.execute(db);
+  return rows[0]!.yes;
+}
+
+/** What a holders report is about: a permission key, or a role (by id or name). */
+export type HoldingSubject = { permission: string } | { role: string };
+
+/**
+ * Every user who held a permission or a role at `at`, ordered by userName. Roles are read from
+ * the roles access.changed events record (since migration 2026120501): a user's own roles, so
+ * not the default role, which is everyone else's.
+ */
+export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, subject: HoldingSubject, at: Date): Promise<HoldersReport> {
+  const permission = 'permission' in subject ? subject.permission : null;
+  if (permission !== null && (typeof permission !== 'string' || permission === '')) throw invalid('permission', 'permission is required, e.g. codex_admin');
   checkInstant(at);
+  const role = 'role' in subject ? await historyRole(db, workspaceId, subject.role) : null;
+  if (role && (await wasDefaultRole(db, workspaceId, role.id))) {
+    throw invalid('role', `${role.name} is or was the default role, which every active user without a role of their own holds; review the permissions it grants (permission=…) instead`);
+  }
+  // What "holds" means for this subject, in an access.changed event's data and in the checkpoint.
+  const holds = (side: 'after' | 'before') =>
+    role ? sql`(e.data->${side === 'after' ? 'rolesAfter' : 'rolesBefore'}) @> jsonb_build_array(${role.id}::text)` : sql`(e.data->${side}) @> jsonb_build_array(${permission}::text)`;
+  const heldAtCheckpoint = role ? sql`${role.id}::uuid = any(c.role_ids)` : sql`${permission}::text = any(c.granted)`;
   // Sealed first, in its own transaction: the head below then covers every event the report lists.
   const auditHead = await latestHead(db, workspaceId, seal);
   const { rows } = await db.transaction().setIsolationLevel('repeatable read').execute((trx) =>
@@ -144,8 +184,7 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
     } & CauseColumns>`
       with changes as (
         select e.target_id as user_id, e.id, e.seq, e.occurred_at, e.cause_id,
-               (e.data->'after') @> jsonb_build_array(${permission}::text) as holds_after,
-               (e.data->'before') @> jsonb_build_array(${permission}::text) as held_before
+               coalesce(${holds('after')}, false) as holds_after, coalesce(${holds('before')}, false) as held_before
           from audit_events e
          where e.workspace_id = ${workspaceId} and e.target_type = 'user' and e.event_type = 'access.changed' and e.occurred_at <= ${at}
       ),
@@ -154,7 +193,7 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
         select user_id, 'event' as source, null::timestamptz as since from last where holds_after
         union all
         select c.user_id::text, 'checkpoint', c.since from audit_checkpoint_access c
-         where c.workspace_id = ${workspaceId} and ${permission}::text = any(c.granted) and not exists (select 1 from last l where l.user_id = c.user_id::text)
+         where c.workspace_id = ${workspaceId} and ${heldAtCheckpoint} and not exists (select 1 from last l where l.user_id = c.user_id::text)
       ),
       gained as (
         select distinct on (user_id) user_id, id, seq, occurred_at, cause_id from changes
@@ -175,6 +214,7 @@ export async function holdersAt(db: Db, workspaceId: string, seal: SealOptions, 
   const iso = (value: Date | string | null) => (value === null ? null : new Date(value).toISOString());
   return {
     permission,
+    role,
     group: null,
     at: at.toISOString(),
     generatedAt: new Date().toISOString(),
@@ -219,8 +259,21 @@ export async function groupMembersAt(db: Db, workspaceId: string, seal: SealOpti
           : null,
       }))
       .sort((a, b) => (a.userName ?? a.userId).toLowerCase().localeCompare((b.userName ?? b.userId).toLowerCase()) || a.userId.localeCompare(b.userId));
-    return { permission: null, group: { id: groupId, displayName }, at: at.toISOString(), generatedAt: new Date().toISOString(), holders, auditHead };
+    return { permission: null, role: null, group: { id: groupId, displayName }, at: at.toISOString(), generatedAt: new Date().toISOString(), holders, auditHead };
   });
+}
+
+/** The holders of exactly one of a permission, a role or a group at `at`: what GET /reviews/holders and the CLI answer. */
+export async function holdersReport(db: Db, workspaceId: string, seal: SealOptions, subject: { permission?: string; role?: string; group?: string }, at: Date): Promise<HoldersReport> {
+  const named = (['permission', 'role', 'group'] as const).filter((k) => subject[k] !== undefined);
+  if (named.length !== 1) throw invalid(named[1] ?? 'permission', 'name exactly one of a permission, a role or a group to review');
+  if (subject.group !== undefined) return groupMembersAt(db, workspaceId, seal, subject.group, at);
+  return holdersAt(db, workspaceId, seal, subject.role !== undefined ? { role: subject.role } : { permission: subject.permission! }, at);
+}
+
+/** A file name for a report: its subject and instant, in characters every file system takes. */
+export function reportFileName(report: HoldersReport): string {
+  return `${report.group ? 'members' : 'holders'}-${subjectOf(report)}-${report.at}`.replace(/[^A-Za-z0-9_-]/g, '-');
 }
 
 // ---- formats -------------------------------------------------------------------------------
@@ -240,8 +293,14 @@ export function holdersCsv(report: HoldersReport): string {
 const escapeHtml = (value: unknown): string =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-const title = (report: HoldersReport): string =>
-  report.group ? `Members of ${report.group.displayName ?? report.group.id} at ${report.at}` : `Holders of ${report.permission} at ${report.at}`;
+/** What a report is about, in words: "role codex-admin", "codex_cloud", "group codex-admins". */
+export function subjectOf(report: Pick<HoldersReport, 'permission' | 'role' | 'group'>): string {
+  if (report.group) return `group ${report.group.displayName ?? report.group.id}`;
+  if (report.role) return `role ${report.role.name}`;
+  return report.permission!;
+}
+
+const title = (report: HoldersReport): string => (report.group ? `Members of ${report.group.displayName ?? report.group.id} at ${report.at}` : `Holders of ${subjectOf(report)} at ${report.at}`);
 
 /** A printable page: the question, the answer, and the checkpoint to verify it against. */
 export function holdersHtml(report: HoldersReport): string {

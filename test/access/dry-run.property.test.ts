@@ -65,16 +65,18 @@ const writeArb: fc.Arbitrary<() => Promise<Write>> = fc.oneof(
 
 interface Stored {
   granted: Map<string, string>;
+  roles: Map<string, string>;
   policy: Map<string, string>;
 }
 
 async function stored(): Promise<Stored> {
   const [access, policy] = await Promise.all([
-    ctx.db.db.selectFrom('user_access').select(['user_id', 'granted']).where('workspace_id', '=', ctx.workspaceId).execute(),
+    ctx.db.db.selectFrom('user_access').select(['user_id', 'granted', 'role_ids']).where('workspace_id', '=', ctx.workspaceId).execute(),
     ctx.db.db.selectFrom('user_policy').select(['user_id', 'policy_id', 'policy_version']).where('workspace_id', '=', ctx.workspaceId).execute(),
   ]);
   return {
     granted: new Map(access.map((r) => [r.user_id, [...r.granted].sort().join(',')])),
+    roles: new Map(access.map((r) => [r.user_id, r.role_ids.join(',')])),
     policy: new Map(policy.map((r) => [r.user_id, `${r.policy_id}@${r.policy_version}`])),
   };
 }
@@ -101,6 +103,8 @@ interface SimulatedUser {
   userId: string;
   permissionsBefore: string[];
   permissionsAfter: string[];
+  rolesBefore: string[];
+  rolesAfter: string[];
   policyAfter: { policyId: string; version: number } | null;
   policyChanged: boolean;
 }
@@ -132,6 +136,10 @@ t.test('a dry run says what the real write then does', async (t) => {
         const ids = (list: SimulatedUser[]) => list.map((u) => u.userId).sort();
         if (JSON.stringify(ids(accessUsers)) !== JSON.stringify(expectAccess)) throw new Error(`${label}: access of ${ids(accessUsers)} predicted, ${expectAccess} changed`);
         if (JSON.stringify(ids(policyUsers)) !== JSON.stringify(expectPolicy)) throw new Error(`${label}: policy of ${ids(policyUsers)} predicted, ${expectPolicy} changed`);
+        const roleUsers = sim.users.filter((u) => u.rolesBefore.join(',') !== u.rolesAfter.join(','));
+        const expectRoles = changed(before.roles, after.roles);
+        if (JSON.stringify(ids(roleUsers)) !== JSON.stringify(expectRoles)) throw new Error(`${label}: roles of ${ids(roleUsers)} predicted, ${expectRoles} changed`);
+        for (const u of sim.users) if (u.rolesAfter.join(',') !== (after.roles.get(u.userId) ?? '')) throw new Error(`${label}: ${u.userId} predicted roles ${u.rolesAfter}`);
         // Every affected user's permissions after, those whose policy alone changes included.
         for (const u of sim.users) if ([...u.permissionsAfter].sort().join(',') !== (after.granted.get(u.userId) ?? '')) throw new Error(`${label}: ${u.userId} predicted ${u.permissionsAfter}`);
         for (const u of policyUsers) {

@@ -67,7 +67,7 @@ export interface AccessEvent {
   seq: number;
   targetId: string;
   causeId: string | null;
-  data: { before: string[]; after: string[]; granted: string[]; revoked: string[] };
+  data: { before: string[]; after: string[]; granted: string[]; revoked: string[]; rolesBefore: string[]; rolesAfter: string[] };
 }
 
 /** access.changed events of the workspace after `afterSeq`, in order. */

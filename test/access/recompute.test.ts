@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import t from 'tap';
 import type { AccessModel, Effect, EffectSetting, Mapping, ResolutionStrategy, UserFacts } from '../../src/access/model.js';
-import { grantedPermissions } from '../../src/access/resolve.js';
+import { grantedPermissions, ownRoleIds } from '../../src/access/resolve.js';
 import type { Db } from '../../src/db/index.js';
 import { appendAuditEvents } from '../../src/repositories/audit.repository.js';
 import { createMapping, deleteMapping, getRole, setDefaultRole, updateRole } from '../../src/services/access.service.js';
@@ -133,14 +133,16 @@ t.test('the SQL recompute agrees with the pure resolver on random data, and reco
       const causeId = await recomputeAll(db, ws);
       const snapshot = await snapshotOf(db, ws);
       const expected = new Map(users.map((u) => [u.id, grantedPermissions(model, u)]));
+      const expectedRoles = new Map(users.map((u) => [u.id, ownRoleIds(model, u)]));
       for (const u of users) t.same(snapshot.get(u.id), expected.get(u.id), 'user_access = pure resolver');
       const first = await accessEvents(db, ws);
       t.same(
         first.map((e) => e.targetId).sort(),
-        users.filter((u) => expected.get(u.id)!.length > 0).map((u) => u.id).sort(),
-        'one access.changed per user who holds something (before: nothing)',
+        users.filter((u) => expected.get(u.id)!.length > 0 || expectedRoles.get(u.id)!.length > 0).map((u) => u.id).sort(),
+        'one access.changed per user who holds a permission or a role of their own (before: nothing)',
       );
       t.ok(first.every((e) => e.causeId === causeId && e.data.before.length === 0 && e.data.after.join() === expected.get(e.targetId)!.join()));
+      t.ok(first.every((e) => e.data.rolesBefore.length === 0 && e.data.rolesAfter.join() === expectedRoles.get(e.targetId)!.join()), 'the roles they hold, as the pure resolver says');
 
       // Explain (mappings matched by SQL) agrees with the snapshot.
       const batch = await effectivePermissionsBatch(db, ws, users.map((u) => u.id));
@@ -155,13 +157,17 @@ t.test('the SQL recompute agrees with the pure resolver on random data, and reco
       const expectedAfter = new Map(mutated.users.map((u) => [u.id, grantedPermissions(mutated.model, u)]));
       for (const u of users) t.same(after.get(u.id), expectedAfter.get(u.id), 'after a change: user_access = pure resolver');
       const second = await accessEvents(db, ws, seq);
-      const changed = users.filter((u) => expected.get(u.id)!.join() !== expectedAfter.get(u.id)!.join()).map((u) => u.id);
-      t.same(second.map((e) => e.targetId).sort(), changed.sort(), 'access.changed for exactly the users whose access changed');
+      const rolesAfter = new Map(mutated.users.map((u) => [u.id, ownRoleIds(mutated.model, u)]));
+      const changed = users
+        .filter((u) => expected.get(u.id)!.join() !== expectedAfter.get(u.id)!.join() || expectedRoles.get(u.id)!.join() !== rolesAfter.get(u.id)!.join())
+        .map((u) => u.id);
+      t.same(second.map((e) => e.targetId).sort(), changed.sort(), 'access.changed for exactly the users whose permissions or roles changed');
       for (const e of second) {
         t.same(e.data.before, expected.get(e.targetId));
         t.same(e.data.after, expectedAfter.get(e.targetId));
         t.same(e.data.granted, e.data.after.filter((k) => !e.data.before.includes(k)));
         t.same(e.data.revoked, e.data.before.filter((k) => !e.data.after.includes(k)));
+        t.same([e.data.rolesBefore, e.data.rolesAfter], [expectedRoles.get(e.targetId), rolesAfter.get(e.targetId)]);
       }
     }),
     { numRuns: Number(process.env.ACCESS_PROPERTY_RUNS ?? scaled(30, 15)) },
@@ -268,9 +274,10 @@ t.test('SCIM writes record access.changed caused by their own events, and nothin
   await app.scim('PATCH', `/Groups/${locals}`, patch({ op: 'add', path: 'members', value: [{ value: alice }, { value: bob }] }));
   let events = await accessEvents(db, ws, seq);
   t.same(events.map((e) => e.targetId).sort(), [alice, bob].sort());
+  const localRole = (await getRole(db, ws, 'Codex Local')).id;
   for (const e of events) {
     t.equal(e.causeId, await memberEvent(app, 'group.member_added', locals, e.targetId), 'cause: that user\'s member_added event');
-    t.same(e.data, { before: [], after: ['codex_local'], granted: ['codex_local'], revoked: [] });
+    t.same(e.data, { before: [], after: ['codex_local'], granted: ['codex_local'], revoked: [], rolesBefore: [], rolesAfter: [localRole] });
   }
 
   seq = await lastSeq(db, ws);
@@ -284,7 +291,7 @@ t.test('SCIM writes record access.changed caused by their own events, and nothin
   events = await accessEvents(db, ws, seq);
   t.equal(events.length, 1);
   t.equal(events[0]!.causeId, await memberEvent(app, 'group.member_removed', locals, alice));
-  t.same(events[0]!.data, { before: ['codex_local'], after: [], granted: [], revoked: ['codex_local'] });
+  t.same(events[0]!.data, { before: ['codex_local'], after: [], granted: [], revoked: ['codex_local'], rolesBefore: [localRole], rolesAfter: [] });
 
   // Deactivation (Okta's "remove"), reactivation.
   seq = await lastSeq(db, ws);
@@ -292,12 +299,12 @@ t.test('SCIM writes record access.changed caused by their own events, and nothin
   events = await accessEvents(db, ws, seq);
   t.equal(events.length, 1);
   t.equal(events[0]!.causeId, (await latestEvent(db, ws, 'user.deactivated', bob))!.id);
-  t.same(events[0]!.data.after, []);
+  t.same([events[0]!.data.after, events[0]!.data.rolesAfter], [[], []], 'a deactivated user holds no permission and no role');
   seq = await lastSeq(db, ws);
   await app.scim('PATCH', `/Users/${bob}`, patch({ op: 'replace', value: { active: true } }));
   events = await accessEvents(db, ws, seq);
   t.equal(events[0]!.causeId, (await latestEvent(db, ws, 'user.reactivated', bob))!.id);
-  t.same(events[0]!.data.after, ['codex_local']);
+  t.same([events[0]!.data.after, events[0]!.data.rolesAfter], [['codex_local'], [localRole]]);
 
   // A rename onto a mapped name: every member gains, caused by group.renamed.
   seq = await lastSeq(db, ws);
@@ -321,7 +328,7 @@ t.test('SCIM writes record access.changed caused by their own events, and nothin
   events = await accessEvents(db, ws, seq);
   t.equal(events.length, 1);
   t.equal(events[0]!.causeId, (await latestEvent(db, ws, 'user.deleted', bob))!.id);
-  t.same(events[0]!.data, { before: ['codex_local'], after: [], granted: [], revoked: ['codex_local'] });
+  t.same(events[0]!.data, { before: ['codex_local'], after: [], granted: [], revoked: ['codex_local'], rolesBefore: [localRole], rolesAfter: [] });
   t.notOk((await snapshotOf(db, ws)).has(bob));
 
   // A request that fails leaves neither the change nor its events.

@@ -206,27 +206,31 @@ async function checkInvariants(workspaceId: string): Promise<void> {
     if (JSON.stringify(asOf.members.map((m) => m.userId)) !== JSON.stringify(expected)) throw new Error(`as-of members of ${g} differ from group_members`);
   }
 
-  // (2) Effective access: every user_access row is explained by an unbroken access.changed chain.
+  // (2) Effective access: every user_access row (permissions and own roles) is explained by an
+  // unbroken access.changed chain.
   const chains = new Map<string, AuditEvent[]>();
   for (const e of events) if (e.type === 'access.changed') chains.set(e.targetId, [...(chains.get(e.targetId) ?? []), e]);
-  const access = await db.selectFrom('user_access').select(['user_id', 'granted']).where('workspace_id', '=', workspaceId).execute();
-  const snapshot = new Map(access.map((r) => [r.user_id, [...r.granted].sort()]));
+  const access = await db.selectFrom('user_access').select(['user_id', 'granted', 'role_ids']).where('workspace_id', '=', workspaceId).execute();
+  const snapshot = new Map(access.map((r) => [r.user_id, JSON.stringify([[...r.granted].sort(), [...r.role_ids].sort()])]));
   for (const userId of new Set([...chains.keys(), ...snapshot.keys()])) {
     let held: string[] = [];
+    let roles: string[] = [];
     for (const e of chains.get(userId) ?? []) {
-      const data = e.data as { before: string[]; after: string[]; granted: string[]; revoked: string[] };
+      const data = e.data as { before: string[]; after: string[]; granted: string[]; revoked: string[]; rolesBefore: string[]; rolesAfter: string[] };
       if (JSON.stringify(data.before) !== JSON.stringify(held)) throw new Error(`seq ${e.seq}: access.changed before ${JSON.stringify(data.before)} but the user held ${JSON.stringify(held)}`);
+      if (JSON.stringify(data.rolesBefore) !== JSON.stringify(roles)) throw new Error(`seq ${e.seq}: access.changed rolesBefore ${JSON.stringify(data.rolesBefore)} but the user held ${JSON.stringify(roles)}`);
       const granted = data.after.filter((p) => !data.before.includes(p));
       const revoked = data.before.filter((p) => !data.after.includes(p));
       if (JSON.stringify(granted) !== JSON.stringify(data.granted) || JSON.stringify(revoked) !== JSON.stringify(data.revoked)) throw new Error(`seq ${e.seq}: granted/revoked disagree with before/after`);
-      if (granted.length + revoked.length === 0) throw new Error(`seq ${e.seq}: access.changed that changes nothing`);
+      if (granted.length + revoked.length === 0 && JSON.stringify(data.rolesBefore) === JSON.stringify(data.rolesAfter)) throw new Error(`seq ${e.seq}: access.changed that changes nothing`);
       const causeSeq = e.causeId ? ids.get(e.causeId) : undefined;
       if (causeSeq === undefined || causeSeq >= e.seq) throw new Error(`seq ${e.seq}: cause ${e.causeId} is not an earlier event`);
       held = data.after;
+      roles = data.rolesAfter;
     }
-    const now = snapshot.get(userId) ?? [];
-    if (JSON.stringify([...held].sort()) !== JSON.stringify(now)) {
-      throw new Error(`user ${userId}: user_access holds ${JSON.stringify(now)}, the access.changed chain ends at ${JSON.stringify(held)}`);
+    const now = snapshot.get(userId) ?? JSON.stringify([[], []]);
+    if (JSON.stringify([[...held].sort(), [...roles].sort()]) !== now) {
+      throw new Error(`user ${userId}: user_access holds ${now}, the access.changed chain ends at ${JSON.stringify([held, roles])}`);
     }
   }
 

@@ -11,6 +11,7 @@ import auditSealerPlugin from '../../src/plugins/audit-sealer.js';
 import databasePlugin from '../../src/plugins/database.js';
 import { appendAuditEvents } from '../../src/repositories/audit.repository.js';
 import { findAuditLog } from '../../src/services/audit-log.service.js';
+import { holdersAt } from '../../src/services/reviews.service.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 import { AuditHistoryPurgedError, effectivePermissionsAsOf, groupMembersAsOf, verifyAudit } from '../../src/services/audit-query.service.js';
 import { AuditPurgeRefusedError, purgeWorkspace, runRetention, setRetention } from '../../src/services/audit-retention.service.js';
@@ -102,6 +103,8 @@ t.test('purge through the SCIM history: verify holds, answers after the cutoff d
   t.match(json(gone), { statusCode: 410, error: 'Gone', message: /purged/ });
   const fromCheckpoint = await effectivePermissionsAsOf(db, ctx.workspaceId, a, cutoff);
   t.match(fromCheckpoint, { granted: ['codex_local'], source: 'checkpoint', changedBy: null });
+  const roleHolders = await holdersAt(db, ctx.workspaceId, TEST_SEAL, { role: 'Codex Local' }, cutoff);
+  t.match(roleHolders.holders.find((h) => h.userId === a), { source: 'checkpoint', grantedBy: null, since: String }, 'a role held at the cutoff: from the checkpoint');
 
   // Replaying the checkpoint and the surviving member events still gives today's memberships.
   const replayed = await groupMembersAsOf(db, ctx.workspaceId, group, new Date(Date.now() + 1000));

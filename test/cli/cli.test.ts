@@ -401,10 +401,16 @@ t.test('review holders prints the report in the format asked', async (t) => {
   t.match(bad.stderr, /RFC 3339/);
 });
 
-t.test('review holders by group, and one of --permission or --group', async (t) => {
+t.test('review holders by group or role, and exactly one of --permission, --role or --group', async (t) => {
   const none = await inProcess(['review', 'holders', '--workspace', 'acme']);
   t.equal(none.code, 1);
-  t.match(none.stderr, /either --permission or --group/);
+  t.match(none.stderr, /exactly one of --permission, --role or --group/);
+  const role = await inProcess(['review', 'holders', '--workspace', 'acme', '--role', 'Codex Admin', '--format', 'csv']);
+  t.equal(role.code, 0, role.stderr);
+  t.match(role.stdout, /^"user_id","user_name"/);
+  const unknownRole = await inProcess(['review', 'holders', '--workspace', 'acme', '--role', 'No Such Role']);
+  t.equal(unknownRole.code, 1);
+  t.match(unknownRole.stderr, /No role "No Such Role"/);
   const missing = await inProcess(['review', 'holders', '--workspace', 'acme', '--group', 'no-such-group']);
   t.equal(missing.code, 1);
   t.match(missing.stderr, /No group "no-such-group"/);

@@ -91,3 +91,60 @@ t.test('holders of a permission at any instant', async (t) => {
   t.equal((await api('GET', '/reviews/holders?permission=codex_admin&at=yesterday')).statusCode, 400);
   t.equal((await api('GET', '/reviews/holders')).statusCode, 400, 'a permission or a group is required');
 });
+
+t.test('holders of a role at any instant, also when only the roles change', async (t) => {
+  const ctx = await buildAdminTestApp(t);
+  const { api, scim } = ctx;
+  const user = async (userName: string) => json(await scim('POST', '/Users', { schemas: [USER], userName })).id as string;
+  const group = async (displayName: string, members: string[]) =>
+    json(await scim('POST', '/Groups', { schemas: [GROUP], displayName, members: members.map((value) => ({ value })) })).id as string;
+  const holders = async (query: string, at: Date) => {
+    const res = await api('GET', `/reviews/holders?${query}&at=${at.toISOString()}`, { as: 'compliance' });
+    t.equal(res.statusCode, 200, res.body);
+    return json(res);
+  };
+  const names = (report: { holders: Array<{ userName: string }> }) => report.holders.map((h) => h.userName);
+
+  const alice = await user('alice@example.com');
+  const bob = await user('bob@example.com');
+  await group('codex-admins', [alice]);
+  await tick();
+  const adminOnly = new Date();
+  await tick();
+  // Codex Admin already grants everything Codex Local does: alice's permissions stay, her roles do not.
+  const local = await group('codex-local-users', [alice]);
+  await tick();
+  const both = new Date();
+  await tick();
+  const cloud = json(await api('GET', '/roles/Codex%20Cloud')).id as string;
+  t.equal((await api("PUT", `/users/${bob}/roles/${cloud}`)).statusCode, 201);
+  await tick();
+  const bobCloud = new Date();
+  await tick();
+  t.equal((await scim('PATCH', `/Users/${bob}`, { schemas: [PATCH], Operations: [{ op: 'replace', path: 'active', value: false }] })).statusCode, 200);
+  await tick();
+  const bobInactive = new Date();
+
+  const history = json(await api('GET', `/users/${alice}/access-timeline`));
+  t.match(history.entries[0], { gained: [], lost: [], reason: 'added to group codex-local-users' }, 'a role-only change is an access change of its own');
+
+  t.same(names(await holders('role=Codex%20Local', adminOnly)), [], 'nobody held Codex Local before the group was pushed');
+  const report = await holders('role=codex%20local', both);
+  t.match(report, { permission: null, role: { name: 'Codex Local' }, group: null });
+  t.match(report.holders, [{ userId: alice, source: 'event', grantedBy: { cause: { type: 'group.member_added', targetId: local }, reason: 'added to group codex-local-users' } }]);
+  t.same(names(await holders(`role=${report.role.id}`, both)), ['alice@example.com'], 'by id too');
+  t.same(names(await holders('role=Codex%20Admin', both)), ['alice@example.com']);
+  t.match((await holders('role=Codex%20Cloud', bobCloud)).holders, [{ userId: bob, grantedBy: { reason: 'role Codex Cloud assigned directly' } }]);
+  t.same(names(await holders('role=Codex%20Cloud', bobInactive)), [], 'a deactivated user holds no role');
+  t.same(names(await holders('role=Codex%20Admin', bobInactive)), ['alice@example.com']);
+  const defaultRole = await api('GET', '/reviews/holders?role=Default', { as: 'compliance' });
+  t.equal(defaultRole.statusCode, 400, 'the default role is everyone else: its permissions are reviewed instead');
+  t.match(json(defaultRole).detail, /default role/);
+  const csv = await api('GET', `/reviews/holders?role=Codex%20Local&at=${both.toISOString()}&format=csv`, { as: 'compliance' });
+  t.match(csv.headers['content-disposition'], /filename="holders-role-Codex-Local-[0-9T-]+Z\.csv"/);
+  const html = await api('GET', `/reviews/holders?role=Codex%20Local&at=${both.toISOString()}&format=html`, { as: 'compliance' });
+  t.match(html.body, /<h1>Holders of role Codex Local at /);
+
+  t.equal((await api('GET', '/reviews/holders?role=No%20Such%20Role')).statusCode, 404);
+  t.equal((await api('GET', '/reviews/holders?role=Default&permission=codex_admin')).statusCode, 400, 'one subject at a time');
+});

@@ -45,6 +45,8 @@ export const Simulation = Type.Object(
         permissionsAfter: Type.Array(Type.String()),
         gained: Type.Array(Type.String()),
         lost: Type.Array(Type.String()),
+        rolesBefore: Type.Array(Uuid, { description: "Ids of the roles the user holds of their own (directly or through groups; not the default role)" }),
+        rolesAfter: Type.Array(Uuid),
         policyBefore: SimulatedPolicy,
         policyAfter: SimulatedPolicy,
         policyChanged: Type.Boolean(),

@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { invalid } from '../../services/admin-errors.js';
-import { accessTimeline, groupMembersAt, groupSizeOverTime, holdersAt, holdersCsv, holdersHtml, holdersOverTime } from '../../services/reviews.service.js';
+import { accessTimeline, groupSizeOverTime, holdersCsv, holdersHtml, holdersOverTime, holdersReport, reportFileName } from '../../services/reviews.service.js';
 import { Cursor, errors, GroupRefParam, Nullable, UserRef } from './schemas.js';
 
 // Access reviews as of a date, for compliance and owners (README "Access reviews").
@@ -24,6 +24,7 @@ const Holder = Type.Object({
 const HoldersReport = Type.Object(
   {
     permission: Nullable(Type.String()),
+    role: Nullable(Type.Object({ id: Type.String(), name: Type.String() })),
     group: Nullable(Type.Object({ id: Type.String(), displayName: Nullable(Type.String()) })),
     at: Type.String({ format: 'date-time' }),
     generatedAt: Type.String({ format: 'date-time' }),
@@ -119,14 +120,16 @@ const reviewsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { adminAccess: 'audit' },
       schema: {
         tags,
-        summary: 'Who held a permission, or was in a group, at a given instant; since when and why',
+        summary: 'Who held a permission or a role, or was in a group, at a given instant; since when and why',
         description:
           'From the audit log alone: every user whose access.changed events (or the retention checkpoint) say they held the permission at `at` (default: now), ' +
           'when they last gained it, the event that granted it and its cause in words, and the signed audit checkpoint the events are sealed under. ' +
-          'With `group` (an id, or the current displayName) instead of `permission`: its members at `at`, each with the event that added them. ' +
+          'With `role` (an id or name) instead: the users who held the role, from the roles access.changed events record (since migration 2026120501). ' +
+          'With `group` (an id, or the current displayName): its members at `at`, each with the event that added them. ' +
           '`format=csv` (RFC 4180) or `format=html` (a printable page) instead of JSON.',
         querystring: Type.Object({
           permission: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          role: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
           group: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
           at: Type.Optional(Type.String({ format: 'date-time' })),
           format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('html')])),
@@ -141,13 +144,9 @@ const reviewsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { permission, group, at, format = 'json' } = request.query;
-      if ((permission === undefined) === (group === undefined)) throw invalid('permission', 'name either a permission or a group to review');
-      const instant = at ? new Date(at) : new Date();
-      const report = permission
-        ? await holdersAt(app.db, request.admin.workspaceId, app.auditLog.options, permission, instant)
-        : await groupMembersAt(app.db, request.admin.workspaceId, app.auditLog.options, group!, instant);
-      const name = `${permission ? `holders-${permission}` : `members-${report.group!.displayName ?? report.group!.id}`}-${report.at}`.replace(/[^A-Za-z0-9_-]/g, '-');
+      const { permission, role, group, at, format = 'json' } = request.query;
+      const report = await holdersReport(app.db, request.admin.workspaceId, app.auditLog.options, { permission, role, group }, at ? new Date(at) : new Date());
+      const name = reportFileName(report);
       if (format === 'csv') return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(holdersCsv(report));
       if (format === 'html') return reply.type('text/html; charset=utf-8').send(holdersHtml(report));
       return report;
