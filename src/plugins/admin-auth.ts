@@ -16,9 +16,10 @@ import { authenticateToken, DECISION_TOKEN_PREFIX, type AuthenticatedScimToken }
  * admin reads it and a Codex Admin does not); `owner`: workspace settings (owner only); `decide`:
  * access decisions (any admin role, and decision tokens, which may call nothing else); `self`:
  * what applies to the caller (/me), for any active provisioned user signed in with their own IdP
- * token, admin or not.
+ * token, admin or not; `review`: a review campaign's own routes (any admin role; the campaign
+ * decides who may act: its named reviewers, and owners and compliance admins who run reviews).
  */
-export type AdminAccess = 'read' | 'manage' | 'audit' | 'owner' | 'decide' | 'self';
+export type AdminAccess = 'read' | 'manage' | 'audit' | 'owner' | 'decide' | 'self' | 'review';
 
 export const ROLES_FOR: Readonly<Record<AdminAccess, readonly CallerRole[]>> = {
   read: ['owner', 'codex-admin', 'compliance'],
@@ -27,6 +28,7 @@ export const ROLES_FOR: Readonly<Record<AdminAccess, readonly CallerRole[]>> = {
   owner: ['owner'],
   decide: ['owner', 'codex-admin', 'compliance', 'decision'],
   self: ['owner', 'codex-admin', 'compliance', 'user'],
+  review: ['owner', 'codex-admin', 'compliance'],
 };
 
 declare module 'fastify' {
@@ -65,7 +67,12 @@ export function installAdminAuth(app: FastifyInstance, config: Config): void {
     if (!access) throw new Error(`Admin route ${route.method} ${route.url} declares no config.adminAccess`);
     if (route.schema && !route.schema.hide) {
       route.schema.security ??= [access === 'self' ? { userBearer: [] } : { adminBearer: [] }];
-      const note = access === 'self' ? "Any active provisioned user, with their own IdP token." : `Roles: ${ROLES_FOR[access].join(', ')}.`;
+      const note =
+        access === 'self'
+          ? 'Any active provisioned user, with their own IdP token.'
+          : access === 'review'
+            ? `Roles: ${ROLES_FOR[access].join(', ')}; the campaign's named reviewers, and owners and compliance admins.`
+            : `Roles: ${ROLES_FOR[access].join(', ')}.`;
       // GET routes share their schema object with the HEAD route Fastify adds: note it once.
       if (!route.schema.description?.endsWith(note)) {
         route.schema.description = route.schema.description ? `${route.schema.description}\n\n${note}` : note;

@@ -3,7 +3,7 @@
 // maps the kind to a status and an RFC 9457 problem; the CLI prints the message. Anything else
 // is unexpected and becomes a 500 whose details stay in the log.
 
-export type DomainErrorKind = 'invalid' | 'not_found' | 'conflict' | 'precondition_failed' | 'precondition_required' | 'gone';
+export type DomainErrorKind = 'invalid' | 'forbidden' | 'not_found' | 'conflict' | 'precondition_failed' | 'precondition_required' | 'gone';
 
 /** One thing wrong with the request, where: a JSON pointer into it (RFC 6901), e.g. `/permissions/codex_local`. */
 export interface Problem {
@@ -36,6 +36,8 @@ export const notFound = (what: string, ref: string): DomainError => new DomainEr
 /** A request that contradicts what is stored; `field`, when given, is the part of the request at fault. */
 export const conflict = (message: string, field?: string): DomainError =>
   new DomainError('conflict', message, field === undefined ? [] : [{ pointer: pointerOf(field), detail: message }]);
+/** The caller may call the route but not act on this thing: a campaign they do not review, their own access. */
+export const forbidden = (message: string): DomainError => new DomainError('forbidden', message);
 export const preconditionFailed = (message: string): DomainError => new DomainError('precondition_failed', message);
 export const preconditionRequired = (message: string): DomainError => new DomainError('precondition_required', message);
 

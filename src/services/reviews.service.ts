@@ -45,7 +45,7 @@ export interface HoldersReport {
 const str = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value ?? null));
 
 /** A change of access's cause in words: which group, mapping, role or lifecycle change, gained or lost. */
-function reasonOf(cause: NonNullable<Holder['grantedBy']>['cause'], groupName: string | null): string {
+export function reasonOf(cause: NonNullable<Holder['grantedBy']>['cause'], groupName: string | null): string {
   if (!cause) return 'no recorded cause';
   const d = cause.data;
   const group = groupName ?? cause.targetId;
@@ -93,7 +93,7 @@ function reasonOf(cause: NonNullable<Holder['grantedBy']>['cause'], groupName: s
 }
 
 /** The columns a report selects of the event that caused an access change (and its group's name). */
-interface CauseColumns {
+export interface CauseColumns {
   cause_id: string | null;
   cause_type: string | null;
   cause_target_type: string | null;
@@ -102,7 +102,7 @@ interface CauseColumns {
   group_name: string | null;
 }
 
-function causeOf(r: CauseColumns): NonNullable<Holder['grantedBy']>['cause'] {
+export function causeOf(r: CauseColumns): NonNullable<Holder['grantedBy']>['cause'] {
   return r.cause_id ? { id: r.cause_id, type: r.cause_type!, targetType: r.cause_target_type!, targetId: r.cause_target_id!, data: r.cause_data ?? {} } : null;
 }
 
@@ -111,7 +111,7 @@ function checkInstant(at: Date): void {
 }
 
 /** A user's userName: from the row, else (deleted since) the last event that recorded one. */
-function userNameSql(workspaceId: string, userId: RawBuilder<unknown>): RawBuilder<string | null> {
+export function userNameSql(workspaceId: string, userId: RawBuilder<unknown>): RawBuilder<string | null> {
   return sql<string | null>`coalesce(
     (select u.user_name from users u where u.workspace_id = ${workspaceId} and u.id = (${userId})::uuid),
     (select n.data->>'userName' from audit_events n
@@ -120,7 +120,7 @@ function userNameSql(workspaceId: string, userId: RawBuilder<unknown>): RawBuild
 }
 
 /** A group's displayName at `at`, from its created and renamed events, else its name now. */
-function groupNameAtSql(workspaceId: string, groupId: RawBuilder<unknown>, at: Date): RawBuilder<string | null> {
+export function groupNameAtSql(workspaceId: string, groupId: RawBuilder<unknown>, at: Date): RawBuilder<string | null> {
   return sql<string | null>`coalesce(
     (select n.data->>case when n.event_type = 'group.renamed' then 'to' else 'displayName' end from audit_events n
       where n.workspace_id = ${workspaceId} and n.target_type = 'group' and n.target_id = (${groupId})::text
@@ -281,16 +281,19 @@ export function reportFileName(report: HoldersReport): string {
 const CSV_COLUMNS = ['user_id', 'user_name', 'since', 'source', 'reason', 'granted_by_event', 'cause_event', 'cause_type'];
 
 /** RFC 4180: every field quoted, quotes doubled, CRLF line ends. */
-export function holdersCsv(report: HoldersReport): string {
+export function csvOf(lines: ReadonlyArray<ReadonlyArray<unknown>>): string {
   const field = (value: unknown) => `"${String(value ?? '').replace(/"/g, '""')}"`;
-  const lines = [
-    CSV_COLUMNS,
-    ...report.holders.map((h) => [h.userId, h.userName, h.since, h.source, h.grantedBy?.reason, h.grantedBy?.eventId, h.grantedBy?.cause?.id, h.grantedBy?.cause?.type]),
-  ];
   return `${lines.map((line) => line.map(field).join(',')).join('\r\n')}\r\n`;
 }
 
-const escapeHtml = (value: unknown): string =>
+export function holdersCsv(report: HoldersReport): string {
+  return csvOf([
+    CSV_COLUMNS,
+    ...report.holders.map((h) => [h.userId, h.userName, h.since, h.source, h.grantedBy?.reason, h.grantedBy?.eventId, h.grantedBy?.cause?.id, h.grantedBy?.cause?.type]),
+  ]);
+}
+
+export const escapeHtml = (value: unknown): string =>
   String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** What a report is about, in words: "role codex-admin", "codex_cloud", "group codex-admins". */
@@ -348,7 +351,7 @@ export interface AccessTimelineEntry {
  * and compliance).
  */
 /** Far enough ahead for "the group's latest name". */
-const LATEST = new Date('9999-12-31T00:00:00Z');
+export const LATEST = new Date('9999-12-31T00:00:00Z');
 
 export async function accessTimeline(db: Db, workspaceId: string, userRef: string, page: { limit: number; beforeSeq?: number }): Promise<{ userId: string; userName: string | null; entries: AccessTimelineEntry[]; nextCursor: string | null }> {
   const userId = await resolveUserId(db, workspaceId, userRef);

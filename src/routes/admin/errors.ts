@@ -26,6 +26,7 @@ export interface AdminErrorBody {
 
 const STATUS_OF: Record<DomainErrorKind, number> = {
   invalid: 400,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   gone: 410,

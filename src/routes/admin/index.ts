@@ -13,6 +13,7 @@ import meRoutes from './me.routes.js';
 import permissionsRoutes from './permissions.routes.js';
 import policiesRoutes from './policies.routes.js';
 import provisioningRoutes from './provisioning.routes.js';
+import reviewCampaignsRoutes from './review-campaigns.routes.js';
 import reviewsRoutes from './reviews.routes.js';
 import rolesRoutes from './roles.routes.js';
 import { SHARED_SCHEMAS } from './schemas.js';
@@ -54,6 +55,7 @@ const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config
   await app.register(auditRoutes, { config });
   await app.register(webhooksRoutes, { config });
   await app.register(reviewsRoutes);
+  await app.register(reviewCampaignsRoutes);
   await app.register(simulateRoutes, { config });
   await app.register(provisioningRoutes);
 };

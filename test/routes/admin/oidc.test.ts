@@ -195,6 +195,28 @@ t.test('OIDC admin tokens', async (t) => {
     t.equal((await me('access', 'not-a-jwt')).statusCode, 401);
   });
 
+  t.test('review campaigns: IdP users are named reviewers, and do not review themselves', async (t) => {
+    const [asAlice, asBob, asCarol] = await Promise.all([idToken({ sub: '00u-alice' }), idToken({ sub: '00u-bob' }), idToken({ sub: '00u-carol' })]);
+    const dueAt = new Date(Date.now() + 86_400_000).toISOString();
+    const heidi = await provision('heidi@example.com', '00u-heidi');
+    t.equal((await scim('PATCH', `/Groups/${admins}`, { schemas: [PATCH], Operations: [{ op: 'add', path: 'members', value: [{ value: heidi }] }] })).statusCode, 200);
+    const opened = await api('POST', '/reviews/campaigns', { body: { name: 'Admins', permission: 'codex_admin', reviewers: ['ALICE@example.com'], dueAt }, as: { token: asCarol } });
+    t.equal(opened.statusCode, 201, opened.body);
+    const campaign = json(opened);
+    t.same(campaign.reviewers, [{ principal: `user:${alice}`, display: 'alice@example.com' }]);
+    t.match(campaign.openedBy, { type: 'admin', display: 'carol@example.com' });
+    const decide = (who: string, token: string) => api('PUT', `/reviews/campaigns/${campaign.id}/decisions/${who}`, { body: { decision: 'keep' }, as: { token } });
+    t.same(campaign.items.map((i: { userName: string }) => i.userName), ['alice@example.com', 'heidi@example.com'], 'dave, deactivated, holds nothing');
+    const onHeidi = await decide(heidi, asAlice);
+    t.equal(onHeidi.statusCode, 200, onHeidi.body);
+    t.same(json(onHeidi).decidedBy, { principal: `user:${alice}`, display: 'alice@example.com' });
+    const own = await decide(alice, asAlice);
+    t.equal(own.statusCode, 403);
+    t.match(json(own).detail, /own access/);
+    t.equal((await decide(heidi, asBob)).statusCode, 403, 'an owner not named does not decide');
+    t.equal(json(await api('GET', '/reviews/campaigns', { as: { token: asAlice } })).items.length, 1, 'the reviewer sees the campaign');
+  });
+
   t.test('leaving codex-admins in the IdP takes the role away on the next request', async (t) => {
     const token = await idToken({ sub: '00u-alice' });
     t.equal((await api('GET', '/roles', { as: { token } })).statusCode, 200);
