@@ -508,7 +508,7 @@ export async function closeCampaign(db: Db, audit: AuditContext, seal: SealOptio
     const alreadyRemoved = revoked.filter((i) => i.changedDuringReview?.stillHolds === false).map((i) => ({ userId: i.userId, userName: i.userName, change: i.changedDuringReview! }));
     const reviewed = new Set(items.map((i) => i.userId));
     const closedAt = new Date();
-    const closed: CampaignRow = { ...row, status: 'closed', closed_at: closedAt, closed_by: audit.actor as never };
+    const closed: CampaignRow = { ...row, status: 'closed', closed_at: closedAt, closed_by: { ...audit.actor } };
     const evidence: Evidence = {
       campaign: viewOf(closed, reviewers, items),
       holders: items,

@@ -172,3 +172,42 @@ t.test('a campaign over a role says where each removal is carried out', async (t
   t.match(of(erin).actions.find((a: { kind: string }) => a.kind === 'remove_from_group'), { groupId: cloudUsers });
   t.same(evidence.newHolders, []);
 });
+
+t.test('concurrent decisions and a close: one event per decision, and none after the close', async (t) => {
+  const ctx = await buildAdminTestApp(t);
+  const { api, scim } = ctx;
+  const users: string[] = [];
+  for (let i = 0; i < 6; i++) users.push(json(await scim('POST', '/Users', { schemas: [USER], userName: `user${i}@example.com` })).id as string);
+  t.equal((await scim('POST', '/Groups', { schemas: [GROUP], displayName: 'codex-admins', members: users.map((value) => ({ value })) })).statusCode, 201);
+  const reviewers = [await ctx.mint('codex-admin'), await ctx.mint('compliance')];
+  const campaign = json(
+    await api('POST', '/reviews/campaigns', {
+      body: { name: 'Race', permission: 'codex_admin', reviewers: reviewers.map((r) => `token:${r.id}`), dueAt: new Date(Date.now() + WEEK).toISOString() },
+      as: 'owner',
+    }),
+  );
+  const decisions = users.flatMap((user, i) =>
+    reviewers.map((r, j) => ({ user, token: r.token, decision: (i + j) % 2 === 0 ? 'keep' : 'revoke' })),
+  );
+  const results = await Promise.all([
+    ...decisions.map((d) => api('PUT', `/reviews/campaigns/${campaign.id}/decisions/${d.user}`, { body: { decision: d.decision, comment: `by ${d.token.slice(-6)}` }, as: { token: d.token } })),
+    api('POST', `/reviews/campaigns/${campaign.id}/close`, { as: 'owner' }),
+  ]);
+  const closeRes = results.pop()!;
+  t.equal(closeRes.statusCode, 200, closeRes.body);
+  t.ok(results.every((r) => r.statusCode === 200 || r.statusCode === 409), results.map((r) => r.statusCode).join());
+  const accepted = results.filter((r) => r.statusCode === 200).length;
+  const events = json(await api('GET', '/audit/events?type=review.decided&limit=100', { as: 'compliance' })).items;
+  t.equal(events.length, accepted, 'exactly one review.decided per accepted decision');
+  // Per holder, the decisions chain: each names the one it replaced, and the evidence has the last.
+  const evidence = json(await api('GET', `/reviews/campaigns/${campaign.id}/evidence`, { as: 'owner' }));
+  for (const user of users) {
+    const chain = events.filter((e: { data: { userId: string } }) => e.data.userId === user).sort((a: { seq: number }, b: { seq: number }) => a.seq - b.seq);
+    let previous: string | null = null;
+    for (const e of chain) {
+      t.equal(e.data.previous, previous, 'each decision names the one it replaced');
+      previous = e.data.decision;
+    }
+    t.equal(evidence.holders.find((h: { userId: string }) => h.userId === user).decision, previous, 'the evidence has the last decision');
+  }
+});
