@@ -229,6 +229,10 @@ async function fakeIdp(t: Tap): Promise<{ issuer: string; exchanges: () => numbe
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  t.teardown(() => {
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections(); // Chromium's preconnected sockets would hold close() until they time out
+    return closed;
+  });
   return { issuer, exchanges: () => exchanges };
 }

@@ -44,7 +44,13 @@ export async function buildTestApp(t: TestContext, overrides: Partial<Config> = 
   const db = await createTestDb(t);
   // Readers seal on demand; the background sealer need not tick often in tests.
   const app = await buildApp(testConfig({ auditLog: { ...testConfig().auditLog, sealIntervalMs: 1000 }, ...overrides }), { database: db });
-  t.teardown(() => app.close());
+  t.teardown(() => {
+    const closing = app.close();
+    // A listening test's clients may hold sockets that never sent a request (Chromium preconnects):
+    // close() would wait for them to time out; the test is over, so they go now.
+    app.server.closeAllConnections();
+    return closing;
+  });
   const { token } = await createScimToken(db.db, { workspaceId: db.workspaceId }, TEST_ACTOR);
   const scim: TestApp['scim'] = (method, url, body, headers = {}) =>
     app.inject({
