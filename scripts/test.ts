@@ -23,7 +23,7 @@ const FILE_TIMEOUT_MS = 300_000;
 const JOBS_PER_DIALECT = Number(process.env.TEST_JOBS) || 3;
 
 interface FileResult extends Totals {
-  file: string;
+  files: string[];
   output: string;
   seconds: number;
 }
@@ -33,23 +33,27 @@ const BUILD_DIR = '.tmp/build';
 const compiled = (file: string) => join(BUILD_DIR, file.replace(/\.ts$/, '.js'));
 
 /**
- * One test file as its own process. A tap test file is a complete TAP program, so it runs under
- * plain node: tap's runner would load two module loaders of its own into every file (mock and
- * process-info), which tripled the cost of importing the app and cost the suite over a minute.
- * It runs compiled (no TypeScript loader), with source maps so that stacks name the .ts lines.
+ * Test files as one process: one file alone, or several light ones through scripts/run-files.ts.
+ * A tap test file is a complete TAP program, so it runs under plain node: tap's runner would load
+ * two module loaders of its own into every file (mock and process-info), which tripled the cost
+ * of importing the app and cost the suite over a minute. It runs compiled (no TypeScript
+ * loader), with source maps so that stacks name the .ts lines.
  */
-function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
+function runFiles(files: string[], env: NodeJS.ProcessEnv): Promise<FileResult> {
   return new Promise((resolve) => {
     const started = Date.now();
-    if (!existsSync(compiled(file))) return resolve({ file, output: `# ${compiled(file)} is missing: run the tests with npm test, which compiles them\n`, seconds: 0, pass: 0, fail: 1, skip: 0 });
-    const child = spawn(process.execPath, ['--enable-source-maps', compiled(file)], { env: { ...env, TAP_TIMEOUT: String(FILE_TIMEOUT_MS / 1000) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const missing = files.find((file) => !existsSync(compiled(file)));
+    if (missing) return resolve({ files, output: `# ${compiled(missing)} is missing: run the tests with npm test, which compiles them\n`, seconds: 0, pass: 0, fail: 1, skip: 0 });
+    const timeoutMs = FILE_TIMEOUT_MS * files.length;
+    const entry = files.length === 1 ? [compiled(files[0]!)] : [join(BUILD_DIR, 'scripts/run-files.js'), ...files.map(compiled)];
+    const child = spawn(process.execPath, ['--enable-source-maps', ...entry], { env: { ...env, TAP_TIMEOUT: String(timeoutMs / 1000) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const timer = setTimeout(() => {
-      output += `\n# killed after ${FILE_TIMEOUT_MS / 1000} s\n`;
+      output += `\n# killed after ${timeoutMs / 1000} s\n`;
       child.kill('SIGKILL');
-    }, FILE_TIMEOUT_MS);
+    }, timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
       // tap's last line at the root, e.g. "# { total: 12, pass: 11, fail: 1, skip: 0 }".
@@ -57,7 +61,7 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
       const count = (key: string) => Number(new RegExp(`${key}: (\\d+)`).exec(summary)?.[1] ?? 0);
       const totals = { pass: count('pass'), fail: count('fail'), skip: count('skip') };
       if (code !== 0 && totals.fail === 0) totals.fail = 1; // a crash with no failing assertion still fails
-      resolve({ file, output, seconds: (Date.now() - started) / 1000, ...totals });
+      resolve({ files, output, seconds: (Date.now() - started) / 1000, ...totals });
     });
   });
 }
@@ -65,6 +69,8 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
 interface Queue {
   dialect: TestDialect;
   files: string[];
+  /** What runs, one process per entry: files, longest first, light ones several together. */
+  batches?: string[][];
   totals: Totals;
 }
 
@@ -81,30 +87,54 @@ function readTimings(): Timings {
   }
 }
 
-function longestFirst(queue: Queue, timings: Timings): void {
+// Files that took less than this last time (seconds, with the suite running around them) share a
+// process with others, up to BATCH_SECONDS together: for them the start of a process (node, the
+// app's imports, the first PGlite instance: 2-3 s of CPU) was a large part of their cost. A file
+// that sets tap's snapshot file (one per process) always runs alone.
+const LIGHT_SECONDS = 40;
+const BATCH_SECONDS = 80;
+
+function batches(queue: Queue, timings: Timings): string[][] {
   const time = (file: string) => timings[`${queue.dialect} ${file}`] ?? Infinity;
-  queue.files.sort((a, b) => time(b) - time(a) || (a < b ? -1 : 1));
+  const sorted = [...queue.files].sort((a, b) => time(b) - time(a) || (a < b ? -1 : 1));
+  const out: string[][] = [];
+  let open: { files: string[]; seconds: number } | undefined;
+  for (const file of sorted) {
+    const seconds = time(file);
+    if (seconds >= LIGHT_SECONDS || readFileSync(file, 'utf8').includes('t.snapshotFile')) {
+      out.push([file]);
+      continue;
+    }
+    if (!open || open.seconds + seconds > BATCH_SECONDS) out.push((open = { files: [], seconds: 0 }).files);
+    open.files.push(file);
+    open.seconds += seconds;
+  }
+  return out;
 }
 
 /**
- * Runs every queue's files, `jobs` at a time per dialect, printing a line per file and a failing
- * file whole. A worker whose dialect has nothing left takes the other dialect's next file, so
- * neither run finishes alone on a core the other has left idle.
+ * Runs every queue's batches, `jobs` at a time per dialect, printing a line per batch and a
+ * failing batch whole. A worker whose dialect has nothing left takes the other dialect's next
+ * batch, so neither run finishes alone on a core the other has left idle.
  */
 async function runQueues(queues: Queue[], env: NodeJS.ProcessEnv, jobs: number): Promise<void> {
   const timings = readTimings();
-  for (const queue of queues) longestFirst(queue, timings);
+  for (const queue of queues) queue.batches = batches(queue, timings);
   const worker = async (home: Queue) => {
     for (;;) {
-      const queue = home.files.length > 0 ? home : queues.find((q) => q.files.length > 0);
-      const file = queue?.files.shift();
-      if (!queue || !file) return;
-      const result = await runFile(file, { ...env, TEST_DB: queue.dialect });
-      timings[`${queue.dialect} ${file}`] = result.seconds;
+      const queue = home.batches!.length > 0 ? home : queues.find((q) => q.batches!.length > 0);
+      const files = queue?.batches!.shift();
+      if (!queue || !files) return;
+      const result = await runFiles(files, { ...env, TEST_DB: queue.dialect });
+      // A batch's time is shared among its files as their last times were.
+      const keys = files.map((file) => `${queue.dialect} ${file}`);
+      const before = keys.map((key) => (Number.isFinite(timings[key]) ? timings[key]! : 1));
+      const sum = before.reduce((a, b) => a + b, 0);
+      keys.forEach((key, i) => (timings[key] = (result.seconds * before[i]!) / sum));
       queue.totals.pass += result.pass;
       queue.totals.fail += result.fail;
       queue.totals.skip += result.skip;
-      const line = `${result.fail ? 'not ok' : 'ok'} - ${queue.dialect} ${file} # ${result.pass} passed, ${result.fail} failed in ${result.seconds.toFixed(1)} s\n`;
+      const line = `${result.fail ? 'not ok' : 'ok'} - ${queue.dialect} ${files.join(' + ')} # ${result.pass} passed, ${result.fail} failed in ${result.seconds.toFixed(1)} s\n`;
       process.stdout.write(result.fail ? `${result.output}\n${line}` : line);
     }
   };
