@@ -414,7 +414,9 @@ export async function decide(
     checkVisible(caller, reviewers, campaignId);
     if (!reviewers.some((r) => r.principal === caller.principal)) throw forbidden(`Only the campaign's named reviewers decide (${reviewers.map((r) => r.display).join(', ')})`);
     if (campaign.status !== 'open') throw conflict('The campaign is closed: its decisions are final');
-    const ref = isUuid(userRef) ? userRef.toLowerCase() : (await findUsersByRef(trx, audit.workspaceId, userRef))[0];
+    const matches = isUuid(userRef) ? [userRef.toLowerCase()] : await findUsersByRef(trx, audit.workspaceId, userRef);
+    if (matches.length > 1) throw conflict(`${JSON.stringify(userRef)} names ${matches.length} users; use a user id`, 'user');
+    const ref = matches[0];
     const item = ref
       ? await trx.selectFrom('review_items').selectAll().where('campaign_id', '=', campaign.id).where('user_id', '=', ref).forUpdate().executeTakeFirst()
       : undefined;

@@ -45,14 +45,14 @@ async function consoleTests(t: Tap, executablePath: string): Promise<void> {
   const scriptErrors: string[] = [];
   const axeSource = readFileSync(fromRoot('node_modules/axe-core/axe.min.js'), 'utf8');
 
-  /** A new tab (its own sessionStorage), signed in with the role's token. */
-  async function signedIn(role: 'owner' | 'compliance'): Promise<Page> {
+  /** A new tab (its own sessionStorage), signed in with the role's token (or the one given). */
+  async function signedIn(role: 'owner' | 'compliance', token = ctx.tokens[role]): Promise<Page> {
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 800 });
     await page.setBypassCSP(true); // so axe-core can be injected; the page's own CSP is tested below
     page.on('pageerror', (error) => scriptErrors.push(`${role}: ${String(error)}`));
     await page.goto(`${base}/console/`);
-    await page.locator('::-p-aria(Admin token)').fill(ctx.tokens[role]);
+    await page.locator('::-p-aria(Admin token)').fill(token);
     await page.locator('::-p-aria(Sign in)').click();
     await page.waitForSelector('header nav');
     return page;
@@ -148,6 +148,41 @@ async function consoleTests(t: Tap, executablePath: string): Promise<void> {
     await page.waitForSelector('figure.chart');
     t.match(await text(page, 'main'), /SCIM requests from 1 client/, 'provisioning health counts the IdP requests');
     await axe(page, 'provisioning health');
+  });
+
+  t.test('a named reviewer keeps and revokes in the console; the closed campaign offers its evidence', async (t) => {
+    const reviewer = await ctx.mint('owner');
+    const opened = await api('POST', '/reviews/campaigns', {
+      body: { name: 'Cloud access', permission: 'codex_cloud', reviewers: [`token:${reviewer.id}`], dueAt: new Date(Date.now() + 86_400_000).toISOString() },
+      as: 'compliance',
+    });
+    t.equal(opened.statusCode, 201, opened.body);
+    const campaign = json(opened) as { id: string; items: Array<{ userName: string }> };
+    t.same(campaign.items.map((i) => i.userName), ['ada@example.com']);
+
+    const page = await signedIn('owner', reviewer.token);
+    await page.goto(`${base}/console/#/reviews`);
+    await page.waitForSelector('caption::-p-text(Review campaigns)');
+    t.match(await text(page, 'main table'), /Cloud access\s+permission codex_cloud\s+open/);
+    await axe(page, 'reviews');
+    await page.locator('::-p-aria(Cloud access)').click();
+    await page.waitForSelector('#review-title');
+    await page.locator('::-p-aria(Comment on ada@example.com)').fill('moved to the data team');
+    await page.locator('::-p-aria(Revoke ada@example.com)').click();
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ada@example.com: revoke');
+    t.match(await text(page, 'main table'), /revoke: moved to the data team/, 'the decision shows once recorded');
+    await axe(page, 'a review campaign');
+    const item = (json(await api('GET', `/reviews/campaigns/${campaign.id}`)) as { items: Array<{ decision: string; comment: string }> }).items[0];
+    t.match(item, { decision: 'revoke', comment: 'moved to the data team' }, 'recorded through the API');
+
+    // Someone not named sees the campaign without decision controls.
+    const bystander = await signedIn('compliance');
+    await bystander.goto(`${base}/console/#/reviews/${campaign.id}`);
+    await bystander.waitForSelector('#review-title');
+    t.equal(await bystander.$$eval('main .decide', (els) => els.length), 0, 'no controls for who does not review it');
+    t.equal((await api('POST', `/reviews/campaigns/${campaign.id}/close`, { as: 'compliance' })).statusCode, 200);
+    await bystander.reload();
+    await bystander.waitForSelector('::-p-aria(Download the evidence (CSV))');
   });
 
   t.test('sign in with the IdP: authorization code with PKCE', async (t) => {

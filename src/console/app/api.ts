@@ -63,6 +63,21 @@ export interface Session {
   workspaceId: string;
   via: 'token' | 'oidc';
   display: string | null;
+  /** Who the caller is to a review campaign: user:<id> or token:<id>. */
+  principal: string;
+}
+
+/** Downloads through fetch: the token travels in a header, never in a link. */
+export async function download(path: string, file: string): Promise<void> {
+  const res = await raw(path);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = file;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  URL.revokeObjectURL(url);
 }
 
 /** owner and codex-admin change the access model and policies; compliance only reads. */

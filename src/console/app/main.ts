@@ -7,6 +7,7 @@ import { groupPage, groupsPage } from './pages/groups.js';
 import { healthPage } from './pages/health.js';
 import { permissionPage, permissionsPage } from './pages/permissions.js';
 import { policiesPage } from './pages/policies.js';
+import { reviewPage, reviewsPage } from './pages/reviews.js';
 import { rolesPage } from './pages/roles.js';
 import { userPage, usersPage } from './pages/users.js';
 
@@ -15,8 +16,8 @@ import { userPage, usersPage } from './pages/users.js';
 export interface Page {
   main: HTMLElement;
   session: Session;
-  /** Shows the route again (after an edit). */
-  refresh: () => void;
+  /** Shows the route again (after an edit); resolves once it is shown. */
+  refresh: () => Promise<void>;
 }
 
 type Render = (page: Page, ...params: string[]) => Promise<void>;
@@ -31,6 +32,8 @@ const ROUTES: Array<[RegExp, Render]> = [
   [/^\/permissions\/([^/]+)$/, permissionPage],
   [/^\/roles$/, rolesPage],
   [/^\/policies$/, policiesPage],
+  [/^\/reviews$/, reviewsPage],
+  [/^\/reviews\/([^/]+)$/, reviewPage],
   [/^\/audit$/, auditPage],
   [/^\/provisioning$/, healthPage],
 ];
@@ -41,6 +44,7 @@ const NAV: Array<[string, string]> = [
   ['#/permissions', 'Permissions'],
   ['#/roles', 'Roles and mappings'],
   ['#/policies', 'Policies'],
+  ['#/reviews', 'Reviews'],
   ['#/audit', 'Audit'],
   ['#/provisioning', 'Provisioning health'],
 ];
@@ -103,7 +107,7 @@ function layout(current: Session): void {
     const path = location.hash.replace(/^#/, '').split('?')[0] ?? '';
     for (const link of nav.querySelectorAll('a')) link.toggleAttribute('aria-current', path.startsWith(link.getAttribute('href')!.slice(1)));
     const match = ROUTES.find(([pattern]) => pattern.test(path));
-    const page: Page = { main, session: current, refresh: () => void route() };
+    const page: Page = { main, session: current, refresh: route };
     document.getElementById('status')!.textContent = '';
     if (!match) return show(main, h('h1', {}, 'Not found'));
     show(main, h('p', { class: 'loading' }, 'Loading…'));

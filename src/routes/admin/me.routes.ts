@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fresh from 'fresh';
 import { myAccess } from '../../services/me.service.js';
+import { reviewerOf } from '../../services/review-campaigns.service.js';
 import { userPolicy } from '../../services/policies.service.js';
 import { EffectivePermissions } from './access-schemas.js';
 import { UserPolicy } from './policies.routes.js';
@@ -36,6 +37,7 @@ const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
               workspaceId: Type.String(),
               via: Type.Union([Type.Literal('token'), Type.Literal('oidc')]),
               display: Type.Union([Type.String(), Type.Null()]),
+              principal: Type.String({ description: 'Who the caller is to a review campaign: user:<SCIM user id> or token:<admin token id>' }),
             },
             { title: 'Session' },
           ),
@@ -45,7 +47,13 @@ const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { role, workspaceId, via, display } = request.admin;
-      return { role: role as 'owner' | 'codex-admin' | 'compliance', workspaceId, via: via === 'oidc' ? ('oidc' as const) : ('token' as const), display: display ?? null };
+      return {
+        role: role as 'owner' | 'codex-admin' | 'compliance',
+        workspaceId,
+        via: via === 'oidc' ? ('oidc' as const) : ('token' as const),
+        display: display ?? null,
+        principal: reviewerOf(request.admin).principal,
+      };
     },
   );
 

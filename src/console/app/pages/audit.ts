@@ -1,4 +1,4 @@
-import { api, canAudit, enc, q, raw } from '../api.js';
+import { api, canAudit, download, enc, q } from '../api.js';
 import { h, show, table, when } from '../dom.js';
 import type { Page } from '../main.js';
 
@@ -41,17 +41,6 @@ export async function auditPage(page: Page): Promise<void> {
     form,
     table('Events, newest first', ['When', 'Event', 'Target', 'Actor'], events.items.map((e) => [when(e.occurredAt), e.type, `${e.target.type} ${e.target.id}`, e.actor.display ?? `${e.actor.type} ${e.actor.id}`])),
     h('h2', {}, 'Exports'),
-    table('Hourly export files (JSONL)', ['Hour', 'Events', 'Download'], exports.files.map((f) => [when(f.start), f.events, h('button', { type: 'button', onclick: () => void download(f.id) }, `Download ${f.id}`)])),
+    table('Hourly export files (JSONL)', ['Hour', 'Events', 'Download'], exports.files.map((f) => [when(f.start), f.events, h('button', { type: 'button', onclick: () => void download(`/audit/exports/${enc(f.id)}`, f.id) }, `Download ${f.id}`)])),
   );
-}
-
-/** Downloads through fetch: the token travels in a header, never in a link. */
-async function download(file: string): Promise<void> {
-  const res = await raw(`/audit/exports/${enc(file)}`);
-  const url = URL.createObjectURL(await res.blob());
-  const a = h('a', { href: url, download: file });
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  URL.revokeObjectURL(url);
 }
