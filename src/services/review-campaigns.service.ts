@@ -119,6 +119,9 @@ export interface Evidence {
 // Reading
 
 type CampaignRow = Selectable<ReviewCampaignsTable>;
+/** A campaign without its frozen evidence: what views and lists need. */
+type CampaignListRow = Omit<CampaignRow, 'evidence'>;
+const LIST_COLUMNS = ['id', 'workspace_id', 'name', 'subject_kind', 'subject_id', 'subject_name', 'due_at', 'status', 'opened_at', 'opened_by', 'opened_head', 'closed_at', 'closed_by'] as const;
 
 const iso = (value: Date | string | null): string | null => (value === null ? null : new Date(value).toISOString());
 const parsed = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
@@ -142,7 +145,7 @@ async function reviewersOf(db: Executor, campaignIds: readonly string[]) {
 }
 
 /** The latest change after the campaign opened of each listed user's hold on the subject. */
-async function changesDuringReview(db: Executor, campaign: CampaignRow, userIds: readonly string[]): Promise<Map<string, ChangeDuringReview>> {
+async function changesDuringReview(db: Executor, campaign: CampaignListRow, userIds: readonly string[]): Promise<Map<string, ChangeDuringReview>> {
   if (userIds.length === 0) return new Map();
   const ws = campaign.workspace_id;
   const opened = new Date(campaign.opened_at);
@@ -179,14 +182,11 @@ async function changesDuringReview(db: Executor, campaign: CampaignRow, userIds:
   return new Map(rows.map((r) => [r.user_id, { eventId: r.id, at: new Date(r.occurred_at).toISOString(), reason: reasonOf(causeOf(r), r.group_name), stillHolds: r.holds }]));
 }
 
-async function itemsOf(db: Executor, campaign: CampaignRow): Promise<ReviewItem[]> {
-  const rows = await db
-    .selectFrom('review_items')
-    .selectAll()
-    .where('campaign_id', '=', campaign.id)
-    .orderBy(sql`lower(coalesce(user_name, user_id::text))`)
-    .orderBy('user_id')
-    .execute();
+/** The campaign's holders under review, or the one named. */
+async function itemsOf(db: Executor, campaign: CampaignListRow, userId?: string): Promise<ReviewItem[]> {
+  let query = db.selectFrom('review_items').selectAll().where('campaign_id', '=', campaign.id);
+  if (userId !== undefined) query = query.where('user_id', '=', userId);
+  const rows = await query.orderBy(sql`lower(coalesce(user_name, user_id::text))`).orderBy('user_id').execute();
   const changes = await changesDuringReview(
     db,
     campaign,
@@ -206,8 +206,18 @@ async function itemsOf(db: Executor, campaign: CampaignRow): Promise<ReviewItem[
   }));
 }
 
-function viewOf(row: CampaignRow, reviewers: CampaignView['reviewers'], items: readonly ReviewItem[]): CampaignView {
+function progressOf(items: readonly ReviewItem[]): CampaignView['progress'] {
   const count = (pred: (i: ReviewItem) => boolean) => items.filter(pred).length;
+  return {
+    holders: items.length,
+    kept: count((i) => i.decision === 'keep'),
+    revoked: count((i) => i.decision === 'revoke'),
+    undecided: count((i) => i.decision === null),
+    changedDuringReview: count((i) => i.changedDuringReview !== null),
+  };
+}
+
+function viewOf(row: CampaignListRow, reviewers: CampaignView['reviewers'], progress: CampaignView['progress']): CampaignView {
   const dueAt = new Date(row.due_at);
   return {
     id: row.id,
@@ -221,13 +231,7 @@ function viewOf(row: CampaignRow, reviewers: CampaignView['reviewers'], items: r
     closedAt: iso(row.closed_at),
     closedBy: row.closed_by ? parsed<AuditActor>(row.closed_by) : null,
     reviewers,
-    progress: {
-      holders: items.length,
-      kept: count((i) => i.decision === 'keep'),
-      revoked: count((i) => i.decision === 'revoke'),
-      undecided: count((i) => i.decision === null),
-      changedDuringReview: count((i) => i.changedDuringReview !== null),
-    },
+    progress,
     openedHead: parsed<TreeHead>(row.opened_head),
   };
 }
@@ -245,7 +249,7 @@ async function campaignWithItems(db: Db, workspaceId: string, id: string, caller
     const reviewers = (await reviewersOf(trx, [row.id])).get(row.id) ?? [];
     if (caller) checkVisible(caller, reviewers, id);
     const items = await itemsOf(trx, row);
-    return { ...viewOf(row, reviewers, items), items };
+    return { ...viewOf(row, reviewers, progressOf(items)), items };
   });
 }
 
@@ -264,7 +268,12 @@ export async function listCampaigns(
   const position = decodeCursor(query.cursor, 2);
   if (position && (Number.isNaN(Date.parse(position[0]!)) || !isUuid(position[1]!))) throw invalid('cursor', 'cursor is not a cursor this API returned');
   return db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
-    let q = trx.selectFrom('review_campaigns').selectAll().where('workspace_id', '=', workspaceId);
+    // Not the evidence itself: a closed campaign's progress is read from it, frozen at close.
+    let q = trx
+      .selectFrom('review_campaigns')
+      .select(LIST_COLUMNS)
+      .select(sql<CampaignView['progress'] | null>`evidence->'campaign'->'progress'`.as('frozen_progress'))
+      .where('workspace_id', '=', workspaceId);
     if (query.status) q = q.where('status', '=', query.status);
     if (!runsReviews(caller)) {
       q = q.where('id', 'in', trx.selectFrom('review_reviewers').select('campaign_id').where('principal', '=', caller.principal));
@@ -277,7 +286,8 @@ export async function listCampaigns(
       shown.map((r) => r.id),
     );
     const items: CampaignView[] = [];
-    for (const row of shown) items.push(viewOf(row, reviewers.get(row.id) ?? [], await itemsOf(trx, row)));
+    // Open campaigns' progress is live: their decisions and changes are read now.
+    for (const row of shown) items.push(viewOf(row, reviewers.get(row.id) ?? [], parsed(row.frozen_progress) ?? progressOf(await itemsOf(trx, row))));
     const last = shown[shown.length - 1];
     return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([new Date(last.opened_at).toISOString(), last.id]) : null };
   });
@@ -439,7 +449,8 @@ export async function decide(
     ]);
     return item.user_id;
   });
-  return (await campaignWithItems(db, audit.workspaceId, campaignId)).items.find((i) => i.userId === userId)!;
+  const [item] = await itemsOf(db, await findCampaign(db, audit.workspaceId, campaignId), userId);
+  return item!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -512,7 +523,7 @@ export async function closeCampaign(db: Db, audit: AuditContext, seal: SealOptio
     const closedAt = new Date();
     const closed: CampaignRow = { ...row, status: 'closed', closed_at: closedAt, closed_by: { ...audit.actor } };
     const evidence: Evidence = {
-      campaign: viewOf(closed, reviewers, items),
+      campaign: viewOf(closed, reviewers, progressOf(items)),
       holders: items,
       removals,
       alreadyRemoved,

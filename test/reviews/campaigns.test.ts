@@ -136,7 +136,9 @@ t.test('a review campaign from opening to evidence', async (t) => {
   t.equal((await decide(alice, 'revoke')).statusCode, 409, 'closed: decisions are final');
   t.equal((await api('POST', `/reviews/campaigns/${campaign.id}/close`, { as: 'compliance' })).statusCode, 409);
   t.equal(json(await api('GET', '/reviews/campaigns?status=open', { as: 'compliance' })).items.length, 0);
-  t.equal(json(await api('GET', '/reviews/campaigns?status=closed', { as: 'compliance' })).items.length, 1);
+  const closedList = json(await api('GET', '/reviews/campaigns?status=closed', { as: 'compliance' })).items;
+  t.equal(closedList.length, 1);
+  t.same(closedList[0].progress, evidence.campaign.progress, 'listed with the progress frozen at close');
 });
 
 t.test('a campaign over a role says where each removal is carried out', async (t) => {
