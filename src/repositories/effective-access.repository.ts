@@ -224,62 +224,50 @@ export interface LoadedFacts {
  */
 export async function loadUserAccessFacts(db: Executor, workspaceId: string, userIds: readonly string[]): Promise<LoadedFacts> {
   const ids = [...new Set(userIds.filter(isUuid).map((id) => id.toLowerCase()))];
+  // One row per user found (a single row of nulls when none is), each with its direct roles,
+  // groups and snapshot: no aggregate over every user, so one user costs index look-ups only.
   const { rows } = await sql<{
     model_version: number | string;
-    users: Array<{ id: string; user_name: string; display_name: string | null; email: string | null; active: boolean }>;
-    direct: Array<{ user_id: string; role_id: string }>;
-    groups: Array<{ user_id: string; id: string; display_name: string; external_id: string | null; mapping_ids: string[] }>;
-    snapshots: Array<{ user_id: string; granted: string[]; role_ids: string[]; updated_at: string }>;
+    id: string | null;
+    user_name: string;
+    display_name: string | null;
+    email: string | null;
+    active: boolean;
+    direct: string[];
+    groups: Array<[id: string, displayName: string, externalId: string | null, mappingIds: string[]]> | null;
+    granted: string[] | null;
+    role_ids: string[] | null;
+    updated_at: Date | null;
   }>`
-    with x as (select distinct unnest(${uuidArray(ids)}) as id)
-    select
-      coalesce((select version from access_model_versions where workspace_id = ${workspaceId}), 0) as model_version,
-      coalesce((select json_agg(json_build_object('id', u.id, 'user_name', u.user_name, 'display_name', u.resource->>'displayName', 'email', ${primaryEmailSql}, 'active', u.active))
-         from users u join x on u.id = x.id where u.workspace_id = ${workspaceId}), '[]') as users,
-      coalesce((select json_agg(json_build_object('user_id', ur.user_id, 'role_id', ur.role_id) order by ur.user_id, ur.role_id)
-         from user_roles ur join x on ur.user_id = x.id where ur.workspace_id = ${workspaceId}), '[]') as direct,
-      coalesce((select json_agg(m order by m.user_id, lower(m.display_name), m.id) from (
-         select gm.user_id, g.id, g.display_name, g.external_id,
-                array(select gm2.mapping_id from (${mappingsOfGroupSql(workspaceId, 'g')}) gm2 order by gm2.mapping_id) as mapping_ids
-           from group_members gm
-           join x on gm.user_id = x.id
-           join groups g on g.id = gm.group_id and g.workspace_id = ${workspaceId}) m), '[]') as groups,
-      coalesce((select json_agg(json_build_object('user_id', ua.user_id, 'granted', ua.granted, 'role_ids', ua.role_ids, 'updated_at', ua.updated_at))
-         from user_access ua join x on ua.user_id = x.id where ua.workspace_id = ${workspaceId}), '[]') as snapshots`.execute(db);
-  const row = rows[0]!;
-  const directByUser = groupBy(row.direct, (r) => r.user_id);
-  const groupsByUser = groupBy(row.groups, (r) => r.user_id);
-  const snapshotByUser = new Map(row.snapshots.map((r) => [r.user_id, r]));
-  const byId = new Map(row.users.map((u) => [u.id, u]));
+    select v.model_version, u.id, u.user_name, u.resource->>'displayName' as display_name, ${primaryEmailSql} as email, u.active,
+           array(select ur.role_id from user_roles ur where ur.user_id = u.id order by ur.role_id) as direct,
+           (select json_agg(json_build_array(g.id, g.display_name, g.external_id,
+                     array(select gm2.mapping_id from (${mappingsOfGroupSql(workspaceId, 'g')}) gm2 order by gm2.mapping_id))
+                     order by lower(g.display_name), g.id)
+              from group_members gm join groups g on g.id = gm.group_id and g.workspace_id = ${workspaceId}
+             where gm.user_id = u.id) as groups,
+           ua.granted, ua.role_ids, ua.updated_at
+      from (select coalesce((select version from access_model_versions where workspace_id = ${workspaceId}), 0) as model_version) v
+      left join users u on u.workspace_id = ${workspaceId} and u.id = any(${uuidArray(ids)})
+      left join user_access ua on ua.workspace_id = ${workspaceId} and ua.user_id = u.id`.execute(db);
+  const byId = new Map(rows.filter((r) => r.id !== null).map((r) => [r.id!, r]));
   const users = ids.flatMap((id): UserAccessFacts[] => {
     const u = byId.get(id);
     if (!u) return [];
-    const snapshot = snapshotByUser.get(id);
     return [
       {
         user: { id, userName: u.user_name, displayName: u.display_name, email: u.email, active: u.active },
         facts: {
           id,
           active: u.active,
-          directRoleIds: (directByUser.get(id) ?? []).map((r) => r.role_id),
-          groups: (groupsByUser.get(id) ?? []).map((g): GroupFacts => ({ id: g.id, displayName: g.display_name, externalId: g.external_id, matchedMappingIds: g.mapping_ids })),
+          directRoleIds: u.direct,
+          groups: (u.groups ?? []).map(([gid, displayName, externalId, mappingIds]): GroupFacts => ({ id: gid, displayName, externalId, matchedMappingIds: mappingIds })),
         },
-        snapshot: snapshot ? { granted: snapshot.granted, roleIds: snapshot.role_ids, updatedAt: new Date(snapshot.updated_at) } : null,
+        snapshot: u.granted && u.role_ids && u.updated_at ? { granted: u.granted, roleIds: u.role_ids, updatedAt: new Date(u.updated_at) } : null,
       },
     ];
   });
-  return { users, modelVersion: Number(row.model_version) };
-}
-
-function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    let list = out.get(k);
-    if (!list) out.set(k, (list = []));
-    list.push(row);
-  }
-  return out;
+  return { users, modelVersion: Number(rows[0]!.model_version) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Transaction } from 'kysely';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../access/errors.js';
 import type { ResolutionStrategy } from '../access/model.js';
-import { diffGranted, explain, type PermissionExplanation, type ResolvedRole } from '../access/resolve.js';
+import { diffGranted, explain, type Explanation, type PermissionExplanation, type ResolvedRole } from '../access/resolve.js';
 import { checkLimit, checkPermissionKey } from '../access/validate.js';
 import { REVIEW_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type AuditContext, type AuditEventData, type NewAuditEvent } from '../audit/types.js';
 import { consistentRead, type Executor } from '../db/index.js';
@@ -292,8 +292,13 @@ export async function explainUsers(db: Executor, workspaceId: string, userIds: r
       return { model: m, loaded: l };
     }));
   }
+  // Users with the same facts (state, direct roles, groups) have the same explanation, and a
+  // batch of a thousand users usually has a handful of distinct ones: each is explained once.
+  const explained = new Map<string, Explanation>();
   return loaded.users.map(({ user, facts, snapshot }): EffectiveAccess => {
-    const e = explain(model, facts);
+    const key = JSON.stringify([facts.active, facts.directRoleIds, facts.groups]);
+    let e = explained.get(key);
+    if (!e) explained.set(key, (e = explain(model, facts)));
     return {
       user,
       strategy: e.strategy,
