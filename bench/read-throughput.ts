@@ -6,7 +6,8 @@ import { helloWorld } from './lib/hello.js';
 import { cannon, sequential, type BenchRequest } from './lib/measure.js';
 import { createToken } from '../src/services/tokens.service.js';
 import { codeLine, log, machineLine, ms, num, table, writeSection } from './lib/report.js';
-import { addAllUsers, createGroup, seedUsers } from './lib/seed.js';
+import { addAllUsers, analyze, createGroup, seedUsers } from './lib/seed.js';
+import { recomputeAccess } from '../src/repositories/effective-access.repository.js';
 
 // Issue 12: SCIM reads at an in-memory peer's speed. PostgreSQL (the test cluster's settings:
 // reads do not flush), autocannon with 1 and 10 connections, 1,000 users, rate limit off, a
@@ -22,8 +23,12 @@ export async function runReadThroughput(options: BenchOptions): Promise<void> {
   const rows: (string | number)[][] = [];
   try {
     const users = await seedUsers(env.db, env.workspaceId, USERS);
-    const group = await createGroup(env.scim, 'bench-readers');
+    // A group the recommended model maps to a role, and every user's stored access computed, as
+    // on a live system: decisions then explain a role held through a group and mapping.
+    const group = await createGroup(env.scim, 'codex-local-users');
     await addAllUsers(env.db, env.workspaceId, group);
+    await recomputeAccess(env.db, env.workspaceId, 'workspace');
+    await analyze(env.db);
     log(`seeded ${num(USERS)} users and a group of all of them`);
     // Issue 14 §1: decisions, asked with a decision token as a gateway would.
     const { token: decisionToken } = await createToken(env.db, { workspaceId: env.workspaceId, scope: 'decision', description: 'bench' }, { type: 'system', id: 'bench' });
@@ -55,7 +60,7 @@ export async function runReadThroughput(options: BenchOptions): Promise<void> {
       '',
       machineLine(env),
       codeLine(),
-      `Each probe runs ${seconds} s per round, ${num(USERS)} users; the group holds all of them.`,
+      `Each probe runs ${seconds} s per round, ${num(USERS)} users; the group (codex-local-users, mapped to a role) holds all of them.`,
       '',
       table(['probe', 'connections', 'round', 'req/s', 'p50', 'p99', 'app CPU/req', 'PG CPU/req', 'load'], rows),
       '',
