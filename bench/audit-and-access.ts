@@ -30,7 +30,7 @@ const SMALL = 10;
 const USER_GROUPS = 20;
 const TARGET_PUT_MS = 10_000;
 
-// Groups the recommended access model (seeded with each new workspace, issue 4) maps to roles by
+// Groups the recommended access model (seeded with each new workspace) maps to roles by
 // displayName, so their membership changes alter effective access.
 const LOCAL = 'codex-local-users';
 const CLOUD = 'codex-cloud-users';
@@ -70,7 +70,7 @@ async function put(env: BenchEnvironment, group: GroupRef, userIds: readonly str
 }
 
 // ---------------------------------------------------------------------------------------------
-// The admin API (issue 4): an owner token from the operator CLI, then plain HTTP.
+// The admin API: an owner token from the operator CLI, then plain HTTP.
 
 interface Admin {
   client?: BenchClient;
@@ -178,7 +178,7 @@ async function explainPut(env: BenchEnvironment, f: Fixture): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading the trail back (issue 5).
+// Reading the trail back.
 
 interface ReadRate {
   name: string;
@@ -282,7 +282,7 @@ async function verifyRate(env: BenchEnvironment): Promise<ReadRate> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Effective access reads (issue 4).
+// Effective access reads.
 
 interface AccessReads {
   rows: (string | number)[][];

@@ -7,7 +7,7 @@ import { median, timed } from './lib/measure.js';
 import { codeLine, log, machineLine, ms, num, table, writeSection } from './lib/report.js';
 import { addAllUsers, analyze, createGroup, seedUsers } from './lib/seed.js';
 
-// Issue 15 §1: a dry run of a change touching 50,000 users answers within 10 s on PostgreSQL.
+// A dry run of a change touching 50,000 users answers within 10 s on PostgreSQL.
 // Two changes that reach every member of a 50,000-member group: mapping the group to a role
 // (everyone gains) and, once mapped, a SCIM DELETE of the group (everyone loses), each dry-run
 // over HTTP (the first page of 100 users, the totals over all), then the mapping made for real

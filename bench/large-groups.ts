@@ -12,7 +12,7 @@ import { interleavedMemberPatches, type Size } from './lib/membership.js';
 import { groupPut, memberPatch, type GroupRef, type Idp, type MemberChange } from './lib/scim-bodies.js';
 import { addAllUsers, analyze, createGroup, memberCount, seedUsers, setMembers } from './lib/seed.js';
 
-// Issue 3: does a one-member PATCH on a 100,000-member group cost what it costs on a 10-member
+// Does a one-member PATCH on a 100,000-member group cost what it costs on a 10-member
 // group? And what do a 50,000-member PUT and a GET of the big group cost? On real PostgreSQL,
 // through HTTP, against the real app. Run: `npx tsx bench/large-groups.ts` (see bench/README.md).
 

@@ -9,7 +9,7 @@ import { codeLine, log, machineLine, ms, num, table, writeSection } from './lib/
 import { addAllUsers, analyze, createGroup, seedUsers } from './lib/seed.js';
 import { recomputeAccess } from '../src/repositories/effective-access.repository.js';
 
-// Issue 12: SCIM reads at an in-memory peer's speed. PostgreSQL (the test cluster's settings:
+// SCIM reads at an in-memory peer's speed. PostgreSQL (the test cluster's settings:
 // reads do not flush), autocannon with 1 and 10 connections, 1,000 users, rate limit off, a
 // Fastify hello-world in the same run as the ceiling. Run: `npx tsx bench/read-throughput.ts`.
 
@@ -30,7 +30,7 @@ export async function runReadThroughput(options: BenchOptions): Promise<void> {
     await recomputeAccess(env.db, env.workspaceId, 'workspace');
     await analyze(env.db);
     log(`seeded ${num(USERS)} users and a group of all of them`);
-    // Issue 14 §1: decisions, asked with a decision token as a gateway would.
+    // Decisions, asked with a decision token as a gateway would.
     const { token: decisionToken } = await createToken(env.db, { workspaceId: env.workspaceId, scope: 'decision', description: 'bench' }, { type: 'system', id: 'bench' });
     const decider = new BenchClient(env.baseUrl, decisionToken, 'application/json');
     const probes: Array<{ name: string; client?: BenchClient; requests: (c: number) => BenchRequest[] }> = [

@@ -13,7 +13,7 @@ import { codeLine, log, machineLine, ms, num, table, writeSection } from './lib/
 import { memberPatch } from './lib/scim-bodies.js';
 import { createGroup, seedUsers } from './lib/seed.js';
 
-// Issue 11: SCIM writes at an in-memory peer's speed, with every write audited in its own
+// SCIM writes at an in-memory peer's speed, with every write audited in its own
 // transaction and sealed into the signed Merkle log behind it. PostgreSQL with fsync,
 // synchronous_commit and full_page_writes on (always, whatever --durable says), autocannon with
 // 1 and 10 connections, 1,000 users, rate limit off, a Fastify hello-world measured in the same

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// The audit trail (issue 5): append-only events, hash-chained per workspace.
+// The audit trail: append-only events, hash-chained per workspace.
 //
 // No foreign key to workspaces: the trail of a deleted workspace must outlive it (an ON DELETE
 // CASCADE would be refused by the append-only trigger anyway), and no foreign key on cause_id,

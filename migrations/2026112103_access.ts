@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// The access model (issue 4): a permission catalogue per workspace, custom roles with a per-
+// The access model: a permission catalogue per workspace, custom roles with a per-
 // permission allow/deny (absence = inherit the baseline), group → role mappings, direct role
 // assignments, the workspace's resolution settings, and the materialised effective access of
 // every user. The rules themselves live in src/access/ (pure) and in the recompute SQL of

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Managed policies (issue 6): requirements.toml documents with immutable versions, the ordered
+// Managed policies: requirements.toml documents with immutable versions, the ordered
 // group → policy rules plus a fallback per workspace, and the per-user snapshot of the policy in
 // effect, which is what makes effective-policy changes auditable.
 export async function up(db: Kysely<any>): Promise<void> {

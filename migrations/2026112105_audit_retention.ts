@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Audit retention (issue 5): a per-workspace retention setting and the checkpoint a purge leaves
+// Audit retention: a per-workspace retention setting and the checkpoint a purge leaves
 // behind. Purging old events must not make "who was in group G on date D" unanswerable for dates
 // after the cutoff: members added before the cutoff and never removed would vanish from the
 // replay. So the purge folds the events it deletes into a checkpoint — the memberships and the

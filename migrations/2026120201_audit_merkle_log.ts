@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// The audit trail becomes a Merkle log (issue 11). Appenders no longer lock a per-workspace chain
+// The audit trail becomes a Merkle log. Appenders no longer lock a per-workspace chain
 // head: an event is inserted in its change's transaction with a seq from one global sequence (so
 // no two writers wait on each other), and the sealer (src/audit/sealer.ts) later gives each
 // workspace's committed events their leaf indices, in seq order, and appends them to the

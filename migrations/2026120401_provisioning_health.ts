@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// Provisioning health (issue 16): what each SCIM client's requests came to, per hour and outcome
+// Provisioning health: what each SCIM client's requests came to, per hour and outcome
 // (ok, an error type, rate-limited), and the last failing requests with their bodies redacted.
 // Operational records, not audited changes: each instance counts in memory and adds its counts
 // here every few seconds (src/services/provisioning-health.service.ts), so the SCIM hot path

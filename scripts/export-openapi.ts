@@ -7,7 +7,7 @@ import { testConfig } from '../src/config/index.js';
 import { fromPglite } from '../src/db/index.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 
-// `npm run openapi`: writes openapi/openapi.json from the route schemas (STYLE.md §4). The app is
+// `npm run openapi`: writes openapi/openapi.json from the route schemas. The app is
 // the real one (buildApp) on a throwaway in-memory PGlite; test/openapi.test.ts fails when the
 // committed file differs from what this produces.
 

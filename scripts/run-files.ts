@@ -6,7 +6,7 @@ import t from 'tap';
 // and the first PGlite instance are paid once for all of them instead of once per file. The
 // imports run inside a subtest of their own: a file's top-level awaits would otherwise leave the
 // root's queue empty for a moment, and the root ends when it is.
-t.test('the batch of test files loads', async (t) => {
+void t.test('the batch of test files loads', async (t) => {
   for (const file of process.argv.slice(2)) {
     await import(pathToFileURL(file).href);
     t.pass(`loaded ${file}`);

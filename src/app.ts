@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import sensible from '@fastify/sensible';
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config/index.js';
@@ -54,9 +53,10 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     frameworkErrors: (error, request, reply: FastifyReply) => {
       if (request.url.startsWith(SCIM_PREFIX)) {
         const scimError = toScimError(error);
-        return reply.code(scimError.status).type(SCIM_CONTENT_TYPE).send(scimError.toBody());
+        void reply.code(scimError.status).type(SCIM_CONTENT_TYPE).send(scimError.toBody());
+        return;
       }
-      return reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The request URL is not valid' });
+      void reply.code(400).type('application/problem+json').send({ type: 'about:blank', title: 'Bad Request', status: 400, detail: 'The request URL is not valid' });
     },
   } satisfies FastifyServerOptions;
   // An HTTPS server hands the routes the same request and response classes as an HTTP one; only
@@ -80,7 +80,6 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
     return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail });
   });
 
-  await app.register(sensible);
   await app.register(metricsPlugin, { config });
   await app.register(databasePlugin, { config, database: deps.database });
   await app.register(auditSealerPlugin, { config });

@@ -1,4 +1,4 @@
-// Group membership PATCH bodies exactly as the IdPs send them (DOMAIN.md §3, and the replays in
+// Group membership PATCH bodies exactly as the IdPs send them (see the replays in
 // test/idp/okta/groups.json and test/idp/entra/groups.json).
 
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';

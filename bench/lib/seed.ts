@@ -19,11 +19,6 @@ async function bulk<T>(db: Db, work: (trx: Transaction<Database>) => Promise<T>)
   });
 }
 
-/** external_id of the i-th seeded user (1-based), zero-padded so text order is numeric order. */
-export function seededExternalId(i: number): string {
-  return `bench-${String(i).padStart(7, '0')}`;
-}
-
 /** Inserts users 1..count and returns their ids in that order. */
 export async function seedUsers(db: Db, workspaceId: string, count: number): Promise<string[]> {
   await bulk(db, (trx) => sql`

@@ -7,7 +7,7 @@ export type EffectSetting = Effect | 'inherit';
 export const EFFECT_SETTINGS: readonly EffectSetting[] = ['allow', 'deny', 'inherit'];
 
 /**
- * How a user's roles combine (DOMAIN.md §2). most-permissive, the published rule: allowed if any
+ * How a user's roles combine. most-permissive, the published rule: allowed if any
  * role allows, else denied if any denies, else the baseline. deny-overrides: denied if any role
  * denies, else allowed if any allows, else the baseline.
  */

@@ -1,6 +1,6 @@
 import type { Effect, Permission } from './model.js';
 
-// What a new workspace starts with (DOMAIN.md §2): the Codex permission toggles and the roles and
+// What a new workspace starts with: the Codex permission toggles and the roles and
 // IdP group names Codex recommends. All of it is ordinary, editable data once seeded; seeding
 // again (`codex-scim init`) only adds what is missing and never overwrites an admin's edits.
 

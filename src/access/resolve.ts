@@ -1,6 +1,6 @@
 import type { AccessModel, Effect, GroupFacts, Mapping, MappingMatch, Permission, ResolutionStrategy, Role, UserFacts } from './model.js';
 
-// Effective permissions, with the reasons for each (issue 4 "Resolution"). The recompute SQL in
+// Effective permissions, with the reasons for each. The recompute SQL in
 // src/repositories/access.repository.ts implements the same rules set-based; the property test in
 // test/access/recompute.test.ts holds them together. Change both or neither.
 //

@@ -6,7 +6,7 @@ import { EFFECT_SETTINGS, RESOLUTION_STRATEGIES, type EffectSetting, type Resolu
 
 // Lower-case ASCII (the migration's CHECK): sorts identically in JavaScript and SQL, safe in URLs.
 const PERMISSION_KEY = /^[a-z][a-z0-9_]{0,63}$/;
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -43,7 +43,7 @@ function namesSecret(...values: unknown[]): boolean {
 }
 
 const CREDENTIAL_VALUE = /^(bearer|basic)\s+\S/i;
-// eslint-disable-next-line no-control-regex
+ 
 const NEEDS_STRING_FIX = /[\u0000\ud800-\udfff]/;
 
 function normaliseKey(key: string): string {

@@ -1,4 +1,4 @@
-// The audit contract every write path uses (issue 5). Services build NewAuditEvent values and hand
+// The audit contract every write path uses. Services build NewAuditEvent values and hand
 // them to appendAuditEvents() inside the transaction that makes the change.
 
 export type AuditActorType = 'scim' | 'admin' | 'system' | 'cli';

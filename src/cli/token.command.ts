@@ -1,17 +1,16 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ADMIN_ROLES, createAdminToken, DEFAULT_ADMIN_TOKEN_DAYS, type AdminRole } from '../services/admin-tokens.service.js';
-import { createToken, listTokens, MAX_ROTATION_OVERLAP_SECONDS, revokeToken, rotateToken, type TokenMetadata, type TokenScope } from '../services/tokens.service.js';
+import { createToken, listTokens, MAX_ROTATION_OVERLAP_SECONDS, MAX_TOKEN_EXPIRY_DAYS, revokeToken, rotateToken, type TokenMetadata, type TokenScope } from '../services/tokens.service.js';
 import { say, UserError, withDatabase, type CliContext } from './context.js';
 import { json, table, timestamp } from './format.js';
 import { resolveWorkspace } from '../services/workspaces.service.js';
 
-const MAX_EXPIRY_DAYS = 3650;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 function days(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_EXPIRY_DAYS) {
-    throw new InvalidArgumentError(`expected a whole number of days from 1 to ${MAX_EXPIRY_DAYS}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1 || n > MAX_TOKEN_EXPIRY_DAYS) {
+    throw new InvalidArgumentError(`expected a whole number of days from 1 to ${MAX_TOKEN_EXPIRY_DAYS}`);
   }
   return n;
 }
@@ -42,7 +41,7 @@ export function registerTokenCommands(program: Command, ctx: CliContext): void {
     .option('--description <text>', 'a note for operators, e.g. which IdP uses the token')
     .option(
       '--expires-in-days <days>',
-      `expire after this many days (1-${MAX_EXPIRY_DAYS}); default never for scim tokens, ${DEFAULT_ADMIN_TOKEN_DAYS} for admin tokens`,
+      `expire after this many days (1-${MAX_TOKEN_EXPIRY_DAYS}); default never for scim tokens, ${DEFAULT_ADMIN_TOKEN_DAYS} for admin tokens`,
       days,
     )
     .action(async (options: CreateOptions) => {

@@ -358,5 +358,5 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** A config for tests and tools: defaults plus overrides, validated the same way. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return Object.freeze({ ...loadConfig({}), logLevel: 'silent' as LogLevel, ...overrides });
+  return Object.freeze({ ...loadConfig({}), logLevel: 'silent', ...overrides });
 }

@@ -4,7 +4,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/index.js';
 
-// The browser console (issue 16) at /console: the files `npm run build` writes to dist/console
+// The browser console at /console: the files `npm run build` writes to dist/console
 // (its modules, styles and the chart library: nothing is loaded from elsewhere), with a strict
 // content security policy, and /console/config.json telling it whether IdP sign-in is offered.
 // It calls the admin API with the signed-in token like any other client.

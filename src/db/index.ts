@@ -16,9 +16,10 @@ export type { Database };
  * back as numbers, as PGlite's are configured below; counts never exceed 2^53 here. Per pool, so
  * nothing else in the process that uses `pg` is affected.
  */
+const INT8_OID: number = pg.types.builtins.INT8;
 export const PG_TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /**
@@ -70,7 +71,7 @@ function prepareStatements(client: pg.PoolClient): void {
  */
 export async function consistentRead<T>(db: Executor, work: (db: Executor) => Promise<T>): Promise<T> {
   if (db.isTransaction) return work(db);
-  return (db as Db).transaction().setIsolationLevel('repeatable read').execute((trx) => work(trx));
+  return (db).transaction().setIsolationLevel('repeatable read').execute((trx) => work(trx));
 }
 
 /** A Kysely on a dialect, every statement's latency recorded in db_query_duration_seconds. */

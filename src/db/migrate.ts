@@ -22,7 +22,7 @@ class DirectoryMigrationProvider implements MigrationProvider {
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider() });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
@@ -30,5 +30,5 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
 export async function migrateTo(db: Kysely<any>, name: string): Promise<void> {
   const migrator = new Migrator({ db, provider: new DirectoryMigrationProvider() });
   const { error } = await migrator.migrateTo(name);
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
 }

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 // Row types of the tables created in migrations/. Kept by hand next to the migrations.
 
@@ -196,10 +196,8 @@ export type Workspace = Selectable<WorkspacesTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type UserRow = Selectable<UsersTable>;
 export type NewUserRow = Insertable<UsersTable>;
-export type UserUpdate = Updateable<UsersTable>;
 export type GroupRow = Selectable<GroupsTable>;
 export type NewGroupRow = Insertable<GroupsTable>;
-export type GroupUpdate = Updateable<GroupsTable>;
 
 // Audit trail (migrations/2026112102_audit.ts, 2026120201_audit_merkle_log.ts). Events are
 // inserted by src/repositories/audit.repository.ts and sealed by src/audit/sealer.ts.
@@ -305,7 +303,6 @@ export interface WebhookAttemptsTable {
 }
 
 export type AuditEventRow = Selectable<AuditEventsTable>;
-export type AuditLogRow = Selectable<AuditLogsTable>;
 
 // Access model (migrations/2026112103_access.ts). Written by src/repositories/access.repository.ts.
 export type PermissionEffect = 'allow' | 'deny';
@@ -371,8 +368,6 @@ export interface UserAccessTable {
 export type PermissionRow = Selectable<PermissionsTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type RoleMappingRow = Selectable<RoleMappingsTable>;
-export type WorkspaceAccessSettingsRow = Selectable<WorkspaceAccessSettingsTable>;
-export type UserAccessRow = Selectable<UserAccessTable>;
 
 // Managed policies (migrations/2026112104_policies.ts). Written only by src/repositories/policies.repository.ts.
 export interface PoliciesTable {
@@ -427,8 +422,6 @@ export interface UserPolicyTable {
 
 export type PolicyRow = Selectable<PoliciesTable>;
 export type PolicyVersionRow = Selectable<PolicyVersionsTable>;
-export type PolicyRuleRow = Selectable<PolicyRulesTable>;
-export type UserPolicyRow = Selectable<UserPolicyTable>;
 
 // Audit retention (migrations/2026112105_audit_retention.ts): the setting, and the checkpoint a
 // purge leaves. The checkpoint tables are written only by the purge (a trigger refuses others).

@@ -64,7 +64,7 @@ export function installAdminAuth(app: FastifyInstance, config: Config): void {
   // Fail closed: every route says who may call it, or the app does not start.
   app.addHook('onRoute', (route) => {
     const access = route.config?.adminAccess;
-    if (!access) throw new Error(`Admin route ${route.method} ${route.url} declares no config.adminAccess`);
+    if (!access) throw new Error(`Admin route ${String(route.method)} ${route.url} declares no config.adminAccess`);
     if (route.schema && !route.schema.hide) {
       route.schema.security ??= [access === 'self' ? { userBearer: [] } : { adminBearer: [] }];
       const note =

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config/index.js';
 import { runRetention } from '../services/audit-retention.service.js';
 
-// The scheduled audit purge (issue 5). A plain timer rather than a scheduler library: one job,
+// The scheduled audit purge. A plain timer rather than a scheduler library: one job,
 // hourly, idempotent, needing no cron syntax, persistence or catch-up — a missed hour is simply
 // done by the next run. Several service instances may run it at once: each purge batch holds the
 // workspace's log row, so the second finds nothing left to purge.

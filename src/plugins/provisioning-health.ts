@@ -21,7 +21,7 @@ export default fp(
     let timer: NodeJS.Timeout | undefined;
     const flush = () => recorder.flush().catch((err: unknown) => app.log.warn({ err }, 'provisioning figures not written; kept for the next flush'));
     app.addHook('onReady', async () => {
-      timer = setInterval(flush, FLUSH_MS);
+      timer = setInterval(() => void flush(), FLUSH_MS);
       timer.unref();
     });
     app.addHook('onClose', async () => {

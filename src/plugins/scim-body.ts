@@ -14,7 +14,7 @@ export function installScimBodyParsers(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
   const parseJson = (request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) => {
     if (body.trim() === '') return done(null, undefined);
-    strictJson(request, body, (error, value) => done(error ? ScimError.of('invalidSyntax', 'Request body is not valid JSON') : null, value));
+    void strictJson(request, body, (error, value) => done(error ? ScimError.of('invalidSyntax', 'Request body is not valid JSON') : null, value));
   };
   app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, parseJson);
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body: string | Buffer, done) => {

@@ -62,7 +62,7 @@ function problem(lines: Map<string, number>, issue: Issue): PolicyProblem {
 export function parsePolicyToml(source: string, spec: Spec = REQUIREMENTS_SPEC): PolicyParseResult {
   let document: Record<string, unknown>;
   try {
-    document = parse(source) as Record<string, unknown>;
+    document = parse(source);
   } catch (error) {
     if (!(error instanceof TomlError)) throw error;
     const key = keyNear(source, error.line);

@@ -1,4 +1,4 @@
-// Which managed policy applies to a user, and why (DOMAIN.md §2).
+// Which managed policy applies to a user, and why.
 //
 // Unlike roles, policies never combine: the rules are walked in order and the FIRST rule whose
 // group contains the user decides; nothing from later rules is merged in. A user no rule matches

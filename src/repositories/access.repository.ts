@@ -188,9 +188,10 @@ export async function listMappings(db: Executor, workspaceId: string, filter: Ma
   if (filter.roleId) query = query.where('m.role_id', '=', filter.roleId);
   if (filter.groupId) {
     const groupId = filter.groupId;
-    query = query.where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('groups as g')
+    query = query.where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('groups as g')
           .select(sql`1`.as('one'))
           .where('g.id', '=', groupId)
           .where('g.workspace_id', '=', workspaceId)
@@ -198,7 +199,7 @@ export async function listMappings(db: Executor, workspaceId: string, filter: Ma
       ),
     );
   }
-  return query.orderBy(sql`lower(r.name)`).orderBy('m.created_at').orderBy('m.id').execute() as Promise<MappingWithGroup[]>;
+  return query.orderBy(sql`lower(r.name)`).orderBy('m.created_at').orderBy('m.id').execute();
 }
 
 export async function findMapping(db: Executor, workspaceId: string, id: string): Promise<MappingWithGroup | undefined> {
@@ -209,7 +210,7 @@ export async function findMapping(db: Executor, workspaceId: string, id: string)
     .select(['r.name as role_name', matchedGroupsSql.as('matched_groups')])
     .where('m.workspace_id', '=', workspaceId)
     .where('m.id', '=', id)
-    .executeTakeFirst() as Promise<MappingWithGroup | undefined>;
+    .executeTakeFirst();
 }
 
 export type GroupReference = { groupId: string } | { groupExternalId: string } | { groupDisplayName: string };
@@ -423,8 +424,3 @@ export async function seedWorkspaceAccess(db: Executor, workspaceId: string): Pr
   return result;
 }
 
-/** Whether the workspace's access model was ever seeded (the settings row marks it). */
-export async function isSeeded(db: Executor, workspaceId: string): Promise<boolean> {
-  const row = await db.selectFrom('workspace_access_settings').select('workspace_id').where('workspace_id', '=', workspaceId).executeTakeFirst();
-  return row !== undefined;
-}

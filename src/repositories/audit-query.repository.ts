@@ -3,7 +3,7 @@ import type { AuditActorType, AuditEvent } from '../audit/types.js';
 import type { Executor } from '../db/index.js';
 import { toAuditEvent } from './audit.repository.js';
 
-// Reading the audit trail (issue 5): filtered keyset pages, point-in-time replays of memberships
+// Reading the audit trail: filtered keyset pages, point-in-time replays of memberships
 // and effective access, export windows, and the retention purge with its checkpoint
 // (migrations/2026112105_audit_retention.ts). Appending stays in audit.repository.ts.
 //
@@ -16,7 +16,6 @@ import { toAuditEvent } from './audit.repository.js';
 // - occurred_at is taken when the events are inserted, before commit; it is non-decreasing per
 //   group and user, not across the workspace.
 
-export const MEMBER_EVENT_TYPES = ['group.member_added', 'group.member_removed'] as const;
 const USER_LIFECYCLE_TYPES = ['user.created', 'user.updated', 'user.deactivated', 'user.reactivated', 'user.deleted'];
 const GROUP_LIFECYCLE_TYPES = ['group.created', 'group.renamed', 'group.deleted'];
 

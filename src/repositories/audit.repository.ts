@@ -74,7 +74,7 @@ export async function appendAuditEvents(trx: Transaction<Database>, ctx: AuditCo
   if (ctx.actor.display !== undefined && ctx.actor.display !== null) actor.display = fixString(ctx.actor.display);
   const requestId = ctx.requestId === undefined || ctx.requestId === null ? null : fixString(ctx.requestId);
 
-  const ids: string[] = new Array(events.length);
+  const ids = new Array<string>(events.length);
   let pending: Promise<unknown> | undefined;
   for (let start = 0; start < events.length; start += INSERT_CHUNK) {
     const end = Math.min(start + INSERT_CHUNK, events.length);

@@ -220,7 +220,7 @@ const NUMBER_SHAPE = '^-?[0-9]+([.][0-9]+)?([eE][-+]?[0-9]+)?$';
 const DATE_TIME_SHAPE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?([Zz]|[-+][0-9]{2}:[0-9]{2})?$';
 const HAS_OFFSET = '([Zz]|[-+][0-9]{2}:[0-9]{2})$';
 
-/** Booleans also read from "true"/"false" strings, as some clients send them (DOMAIN.md §3). */
+/** Booleans also read from "true"/"false" strings, as some clients send them. */
 function booleanOperand(value: Value): Sql {
   if (!value.json) return value.sql;
   return sql`(case lower(${value.sql}) when 'true' then true when 'false' then false end)`;

@@ -354,24 +354,6 @@ export async function recomputeUserPolicies(db: Executor, workspaceId: string, s
   }));
 }
 
-export interface SnapshotRow {
-  user_id: string;
-  policy_id: string;
-  policy_version: number;
-  source: 'rule' | 'fallback';
-  rule_group_id: string | null;
-  updated_at: Date;
-}
-
-export async function findSnapshot(db: Executor, workspaceId: string, userId: string): Promise<SnapshotRow | undefined> {
-  return db
-    .selectFrom('user_policy')
-    .select(['user_id', 'policy_id', 'policy_version', 'source', 'rule_group_id', 'updated_at'])
-    .where('workspace_id', '=', workspaceId)
-    .where('user_id', '=', userId)
-    .executeTakeFirst();
-}
-
 /** The ids of the groups a user is a member of. */
 export async function groupIdsOfUser(db: Executor, userId: string): Promise<string[]> {
   const rows = await db.selectFrom('group_members').select('group_id').where('user_id', '=', userId).execute();

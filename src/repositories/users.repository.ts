@@ -104,10 +104,3 @@ export async function groupsOfUsers(db: Executor, workspaceId: string, userIds: 
     .execute();
 }
 
-/** Which of these ids are users of the workspace (to validate member and manager references). */
-export async function existingUserIds(db: Executor, workspaceId: string, ids: string[]): Promise<Set<string>> {
-  const candidates = ids.filter(isUuid);
-  if (candidates.length === 0) return new Set();
-  const rows = await db.selectFrom('users').select('id').where('workspace_id', '=', workspaceId).where('id', 'in', candidates).execute();
-  return new Set(rows.map((r) => r.id));
-}

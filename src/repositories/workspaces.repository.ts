@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Executor } from '../db/index.js';
 import type { Database, Workspace } from '../db/types.js';
 import { seedWorkspaceAccess } from './access.repository.js';
@@ -35,5 +35,5 @@ export async function ensureWorkspace(db: Executor, name: string): Promise<{ wor
     await seedWorkspaceAccess(trx, inserted.id);
     return { workspace: inserted, created: true };
   };
-  return db.isTransaction ? work(db as Transaction<Database>) : (db as Kysely<Database>).transaction().execute(work);
+  return db.isTransaction ? work(db as Transaction<Database>) : (db).transaction().execute(work);
 }

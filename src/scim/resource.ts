@@ -93,7 +93,7 @@ export function memberIdsOf(value: unknown, path: string): string[] {
     const id = member['value'];
     if (typeof id !== 'string' || id === '') throw invalidValue(`Each of "${path}" needs a non-empty string "value"`);
     const type = member['type'];
-    if (type !== undefined && String(type).toLowerCase() !== 'user') {
+    if (type !== undefined && (typeof type !== 'string' || type.toLowerCase() !== 'user')) {
       throw invalidValue(`"${path}" of type ${JSON.stringify(type)} is not supported: group members must be Users`);
     }
     ids.add(id);
@@ -382,7 +382,7 @@ function verbatimValue(value: unknown, path: string, depth = 0): unknown {
   return value;
 }
 
-/** Entra ID sends booleans as "True"/"False" strings (DOMAIN.md §3). */
+/** Entra ID sends booleans as "True"/"False" strings. */
 function toBoolean(value: unknown, path: string): boolean {
   if (typeof value === 'boolean') return value;
   if (typeof value === 'string') {

@@ -25,7 +25,7 @@ import { recomputeAccess } from '../repositories/effective-access.repository.js'
 import { commit } from './commit.js';
 import { accessChangedEvent, type AccessChange } from './effective-access.service.js';
 
-// Admin use-cases of the access model (issue 4): the permission catalogue, roles, mappings, direct
+// Admin use-cases of the access model: the permission catalogue, roles, mappings, direct
 // role assignments, the default role and the resolution strategy. Each write is one transaction
 // with its audit events and the recompute of every user whose access it may change, whose
 // access.changed events name the write's event as their cause.

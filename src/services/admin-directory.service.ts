@@ -55,7 +55,7 @@ export interface Page<T> {
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 export function toAdminUser(row: UserRow): AdminUser {
-  const resource = row.resource as Record<string, unknown>;
+  const resource = row.resource;
   const name = (resource.name ?? {}) as Record<string, unknown>;
   const emails = Array.isArray(resource.emails) ? (resource.emails as Array<Record<string, unknown>>) : [];
   return {
@@ -98,7 +98,7 @@ export function decodeCursor(cursor: string | undefined, arity: number): string[
   if (cursor === undefined || cursor === '') return undefined;
   try {
     const position: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(position) && position.length === arity && position.every((p) => typeof p === 'string')) return position as string[];
+    if (Array.isArray(position) && position.length === arity && position.every((p) => typeof p === 'string')) return position;
   } catch {
     // fall through
   }

@@ -34,7 +34,6 @@ export const ADMIN_TOKEN_AUDIENCE = 'codex-scim-bridge-admin';
 const ALGORITHM = 'HS256';
 /** Admin tokens always expire; this is the CLI's default lifetime. */
 export const DEFAULT_ADMIN_TOKEN_DAYS = 30;
-export const MAX_ADMIN_TOKEN_DAYS = 3650;
 const LAST_USED_RESOLUTION_MS = 60_000;
 const MAX_DESCRIPTION = 200;
 

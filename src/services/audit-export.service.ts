@@ -7,7 +7,7 @@ import { countEventsByHour, findFirstEventTimeFrom, findWorkspaceName, listSeale
 import { invalid } from './admin-errors.js';
 import { latestHead, rangeHashes } from './audit-log.service.js';
 
-// Compliance export (DOMAIN.md, issue 5): the trail as time-windowed JSONL files — list the files
+// Compliance export: the trail as time-windowed JSONL files — list the files
 // after a timestamp, download one — one record per event with a stable id that consumers
 // de-duplicate on. Files are UTC hours: small enough to fetch in one request even for a
 // 50,000-member PUT, few enough (24 a day) to list, and aligned to the hour so every consumer

@@ -26,7 +26,7 @@ import { hasSignatures, type NoteVerifier } from '../audit/signed-note.js';
 import { findAuditLog } from './audit-log.service.js';
 import { verifyAuditLog } from './audit-verify.service.js';
 
-// Reading the audit trail (issue 5): the event list with filters and cursors, a user's and a
+// Reading the audit trail: the event list with filters and cursors, a user's and a
 // group's history, and point-in-time answers replayed from recorded history — member events and
 // access.changed events folded onto the retention checkpoint — never from the current tables.
 

@@ -21,7 +21,7 @@ import {
 } from '../repositories/audit-query.repository.js';
 import { invalid } from './admin-errors.js';
 
-// Retention (issue 5): how long a workspace keeps its audit events, and the purge that removes
+// Retention: how long a workspace keeps its audit events, and the purge that removes
 // older ones. A purge batch is one transaction holding the workspace's log row (the sealer of
 // that workspace waits; writers do not): it takes a sealed prefix of the events in seq order,
 // checks each against its leaf — a purge must never erase the evidence of tampering —, folds

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-// Verified bearer tokens, remembered for a second (issue 12): a SCIM client sends the same token
+// Verified bearer tokens, remembered for a second: a SCIM client sends the same token
 // with every request, and looking it up was one of a filtered GET's four round trips. A
 // revocation, a rotation or a schema change (the entry carries the workspace's schema version)
 // made in this process clears every cache at once; made by another instance or the CLI, it takes

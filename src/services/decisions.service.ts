@@ -5,7 +5,7 @@ import type { Executor } from '../db/index.js';
 import { isUuid, uuidArray } from '../repositories/ids.js';
 import { explainUsers } from './effective-access.service.js';
 
-// Decisions for machines (issue 14 §1): may these users do these things, and why — the same
+// Decisions for machines: may these users do these things, and why — the same
 // explanation the admin API gives people, from one snapshot, for up to MAX_DECISION_USERS users
 // named by id, userName, externalId or email in a fixed number of queries.
 

@@ -7,7 +7,7 @@ import type { EffectivePolicy, PolicyChangeRow } from '../repositories/policies.
 import { invalid } from './admin-errors.js';
 import { changesPermissions, type AccessChange } from './effective-access.service.js';
 
-// Dry runs (issue 15 §1): any write that goes through the commit step can be previewed. The write
+// Dry runs: any write that goes through the commit step can be previewed. The write
 // runs exactly as it would, in its own transaction, up to the commit step; there, once the
 // projectors have worked out whose access and policy change, the commit step describes that and
 // throws DryRunRollback, so the transaction rolls back. Nothing is written (its audit events, the

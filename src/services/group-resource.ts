@@ -18,9 +18,9 @@ export function groupLocation(baseUrl: string, id: string): string {
 /** The group without members (they are streamed separately when asked for). */
 export function toGroupResource(row: GroupRow, baseUrl: string): ScimResource {
   return {
-    schemas: schemasOf(GROUP_SCHEMA, row.resource as Record<string, unknown>),
+    schemas: schemasOf(GROUP_SCHEMA, row.resource),
     id: row.id,
-    ...(row.resource as Record<string, unknown>),
+    ...(row.resource),
     meta: resourceMeta('Group', row, groupLocation(baseUrl, row.id)),
   };
 }

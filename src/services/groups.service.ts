@@ -147,10 +147,10 @@ async function modifyGroup(
     checkIfMatch(ifMatch, current.version);
     const { resource, memberOps } = plan(current);
     displayName = resource.displayName;
-    before = current.resource as StoredResource;
+    before = current.resource;
     const delta: MembershipDelta = { added: [], removed: [] };
     for (const op of memberOps) await applyMemberOp(trx, ctx, id, op, delta);
-    const events = [...attributeEvents(id, current.resource as Record<string, unknown>, resource), ...memberEvents(id, delta)];
+    const events = [...attributeEvents(id, current.resource, resource), ...memberEvents(id, delta)];
     if (events.length === 0) return current;
     const attributesChanged = !isDeepStrictEqual(resource, current.resource);
     if (attributesChanged) await checkUniqueExtensionValues(trx, ctx, ctx.schemas.group, resource, id);
@@ -158,20 +158,20 @@ async function modifyGroup(
     await commit(trx, ctx.audit, events);
     return updated;
   });
-  if (before !== undefined) await reportUnknownAttributes(ctx, ctx.schemas.group, before, row.resource as StoredResource);
+  if (before !== undefined) await reportUnknownAttributes(ctx, ctx.schemas.group, before, row.resource);
   return row;
 }
 
 export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRow> {
   return modifyGroup(ctx, id, ifMatch, (current) => {
-    const { resource, memberIds } = normalizeGroup(body, { kind: 'replace', id, current: current.resource as Record<string, unknown> }, ctx.schemas.group);
+    const { resource, memberIds } = normalizeGroup(body, { kind: 'replace', id, current: current.resource }, ctx.schemas.group);
     // RFC 7644 §3.5.1: PUT replaces the whole group, members included; only the difference is written.
     return { resource, memberOps: [{ op: 'replace', userIds: memberIds }] };
   });
 }
 
 export async function patchGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRow> {
-  return modifyGroup(ctx, id, ifMatch, (current) => planGroupPatch(current.resource as Record<string, unknown>, body, { id, schema: ctx.schemas.group }));
+  return modifyGroup(ctx, id, ifMatch, (current) => planGroupPatch(current.resource, body, { id, schema: ctx.schemas.group }));
 }
 
 export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {

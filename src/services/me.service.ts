@@ -14,7 +14,7 @@ export async function myAccess(db: Db, workspaceId: string, userId: string): Pro
   return consistentRead(db, async (trx) => {
     const [access] = await explainUsers(trx, workspaceId, [userId]);
     // The caller was matched to this user moments ago; a delete in between reads as not found.
-    const policy = await userPolicy(trx as Db, workspaceId, userId);
+    const policy = await userPolicy(trx, workspaceId, userId);
     return { access: access!, policy };
   });
 }

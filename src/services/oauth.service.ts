@@ -5,7 +5,6 @@ import type { AuditActor } from '../audit/types.js';
 import type { Database } from '../db/types.js';
 import { isUuid } from '../repositories/ids.js';
 import { findWorkspaceById } from '../repositories/workspaces.repository.js';
-import type { UnknownAttributePolicy } from '../scim/schemas/index.js';
 import { commit } from './commit.js';
 import type { Config, OAuthAlgorithm } from '../config/index.js';
 import { hashToken, newSecret, normaliseDescription, TokenError, TokenNotFoundError, type AuthenticatedScimToken } from './tokens.service.js';
@@ -172,6 +171,6 @@ export async function authenticateAccessToken(db: Kysely<Database>, signer: OAut
     tokenId: client.id,
     workspaceId: client.workspace_id,
     schemaVersion: client.scim_schema_version,
-    unknownAttributes: client.scim_unknown_attributes as UnknownAttributePolicy,
+    unknownAttributes: client.scim_unknown_attributes,
   };
 }

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
 import { invalid } from './admin-errors.js';
 
-// Provisioning health (issue 16): per SCIM client, requests per hour by outcome and the last
+// Provisioning health: per SCIM client, requests per hour by outcome and the last
 // failing requests, bodies redacted. Each instance counts in memory and adds its counts to the
 // tables every FLUSH_MS in one transaction, so a SCIM request costs a map update, not a write;
 // a reader flushes its own instance first. What a crash loses is at most the last few seconds of
@@ -144,7 +144,9 @@ export async function provisioningHealth(db: Db, workspaceId: string, hours: num
     const slot = token.perHour[Math.round((new Date(row.hour).getTime() - start) / HOUR_MS)];
     const n = Number(row.requests);
     token.requests += n;
-    if (row.outcome === 'ok') slot && (slot.ok += n);
+    if (row.outcome === 'ok') {
+      if (slot) slot.ok += n;
+    }
     else if (row.outcome === 'rate_limited') {
       if (slot) slot.rateLimited += n;
       rateLimited += n;

@@ -282,7 +282,7 @@ const CSV_COLUMNS = ['user_id', 'user_name', 'since', 'source', 'reason', 'grant
 
 /** RFC 4180: every field quoted, quotes doubled, CRLF line ends. */
 export function csvOf(lines: ReadonlyArray<ReadonlyArray<unknown>>): string {
-  const field = (value: unknown) => `"${String(value ?? '').replace(/"/g, '""')}"`;
+  const field = (value: unknown) => `"${textOf(value).replace(/"/g, '""')}"`;
   return `${lines.map((line) => line.map(field).join(',')).join('\r\n')}\r\n`;
 }
 
@@ -293,8 +293,17 @@ export function holdersCsv(report: HoldersReport): string {
   ]);
 }
 
+/** A report field as text: nothing for null, an instant in ISO 8601, a structure as JSON. */
+function textOf(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? '';
+}
+
 export const escapeHtml = (value: unknown): string =>
-  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  textOf(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** What a report is about, in words: "role codex-admin", "codex_cloud", "group codex-admins". */
 export function subjectOf(report: Pick<HoldersReport, 'permission' | 'role' | 'group'>): string {

@@ -84,7 +84,8 @@ export async function checkUniqueExtensionValues(trx: Executor, ctx: ScimContext
       if (def.uniqueness === 'none' || def.multiValued || def.type === 'complex') continue;
       const value = (values as Record<string, unknown>)[def.name];
       if (value === undefined || value === null) continue;
-      const text = String(value);
+      // Unique attributes are scalars: a string as it is, anything else compares as its JSON.
+      const text = typeof value === 'string' ? value : JSON.stringify(value);
       if (await repo.valueTakenByOther(trx, ctx.workspaceId, schema.kind, { urn: extension.id, attribute: def.name, value: text, caseExact: def.caseExact, exceptId })) {
         throw ScimError.of('uniqueness', `${extension.id}:${def.name} ${JSON.stringify(value)} is already taken in this workspace`);
       }

@@ -179,6 +179,8 @@ export async function revokeToken(db: Kysely<Database>, id: string, actor: Audit
 }
 
 /** Longest overlap a rotation allows: old and new secrets both work meanwhile. */
+/** The longest a token may be issued for (CLI and API alike). */
+export const MAX_TOKEN_EXPIRY_DAYS = 3650;
 export const MAX_ROTATION_OVERLAP_SECONDS = 30 * 24 * 3600;
 
 export interface RotateResult {

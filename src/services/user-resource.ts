@@ -13,7 +13,7 @@ export function userLocation(baseUrl: string, id: string): string {
 }
 
 export function toUserResource(row: UserRow, groups: UserGroupRow[], baseUrl: string): ScimResource {
-  const resource = row.resource as Record<string, unknown>;
+  const resource = row.resource;
   return {
     schemas: schemasOf(USER_SCHEMA, resource),
     id: row.id,

@@ -34,7 +34,7 @@ function duplicateUserName(userName: unknown): ScimError {
 
 /** Audit events for a user's change of state: activation first, so auditors can filter on it. */
 function updateEvents(id: string, before: UserRow, after: UserRow): NewAuditEvent[] {
-  const changes = changedAttributes(before.resource as ScimResource, after.resource as ScimResource);
+  const changes = changedAttributes(before.resource, after.resource);
   const events: NewAuditEvent[] = [];
   if (before.active !== after.active) {
     events.push({ type: after.active ? 'user.reactivated' : 'user.deactivated', targetType: 'user', targetId: id, data: { userName: after.user_name } });
@@ -95,7 +95,7 @@ async function modifyUser(
     if (!current) throw ScimError.notFound('User', id);
     checkIfMatch(ifMatch, current.version);
     const resource = change(current);
-    before = current.resource as StoredResource;
+    before = current.resource;
     // Okta PUTs the whole user on every sync: an unchanged resource is no write (jsonb reorders keys).
     if (isDeepStrictEqual(resource, current.resource)) return current;
     await checkUniqueExtensionValues(trx, ctx, ctx.schemas.user, resource, id);
@@ -110,18 +110,18 @@ async function modifyUser(
     await commit(trx, ctx.audit, events);
     return updated;
   });
-  if (before !== undefined) await reportUnknownAttributes(ctx, ctx.schemas.user, before, row.resource as StoredResource);
+  if (before !== undefined) await reportUnknownAttributes(ctx, ctx.schemas.user, before, row.resource);
   return (await withGroups(ctx, [row]))[0]!;
 }
 
 export async function replaceUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<ScimResource> {
   return modifyUser(ctx, id, ifMatch, (current) =>
-    normalizeUser(body, { kind: 'replace', id, current: current.resource as Record<string, unknown> }, ctx.schemas.user),
+    normalizeUser(body, { kind: 'replace', id, current: current.resource }, ctx.schemas.user),
   );
 }
 
 export async function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string): Promise<ScimResource> {
-  return modifyUser(ctx, id, ifMatch, (current) => applyUserPatch(current.resource as Record<string, unknown>, body, { id, schema: ctx.schemas.user }).resource);
+  return modifyUser(ctx, id, ifMatch, (current) => applyUserPatch(current.resource, body, { id, schema: ctx.schemas.user }).resource);
 }
 
 export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { scaled } from '../helpers/db.js';
 import { buildAdminTestApp, json } from '../routes/admin/helpers.js';
 
-// Property (issue 15 §1): whatever the write, its dry run says exactly what the real write then
+// Property: whatever the write, its dry run says exactly what the real write then
 // does. For random sequences of access, policy and SCIM writes, each is first dry-run, then made;
 // the users whose granted permissions changed, their permissions after, the users whose
 // effective policy changed and their policy after are compared with the stored state before and

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildAdminTestApp, json, type AdminTestApp } from '../routes/admin/helpers.js';
 
-// Dry runs (issue 15 §1): ?dryRun=true on the access and policy writes, and POST /simulate/scim
+// Dry runs: ?dryRun=true on the access and policy writes, and POST /simulate/scim
 // for what an IdP push would do. Each answers what would change (per user, permissions gained and
 // lost, the policy before and after, totals) and leaves no trace: not the change, not an audit
 // event, not a webhook delivery. Then the real write changes exactly what the dry run said.

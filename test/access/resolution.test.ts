@@ -8,7 +8,7 @@ import { patchGroup } from '../../src/services/groups.service.js';
 import { createTestDb } from '../helpers/db.js';
 import { auditOf, bareWorkspace, insertGroup, insertUsers, latestEvent, scimContext, snapshotOf } from './helpers.js';
 
-// The resolution rules as a table (issue 4 "Tests"): every case is resolved twice and must give the
+// The resolution rules as a table: every case is resolved twice and must give the
 // expected granted set both times — by the pure resolver from the table alone, and on the database
 // (built through the admin services, recomputed by SQL, explained by effectivePermissions).
 

@@ -17,7 +17,7 @@ import { exportJsonl } from '../../src/services/audit-export.service.js';
 import { ADMIN_SECRET, buildAdminTestApp, json } from '../routes/admin/helpers.js';
 import { addMembers, asOwnerWithoutTriggers, createGroup, createUser, patchGroup } from './helpers.js';
 
-// The Merkle log as auditors use it (issue 11): signed checkpoints in the transparency-log
+// The Merkle log as auditors use it: signed checkpoints in the transparency-log
 // formats, inclusion and consistency proofs over the API, verifier keys across a rotation, and
 // an export verified offline with nothing but the verifier key — against a witness, it names the
 // tampering of whoever owns the database: truncation, rewrite, wipe.

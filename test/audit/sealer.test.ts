@@ -20,7 +20,7 @@ import { createTestDb, scaled } from '../helpers/db.js';
 import { TEST_SEAL } from './helpers.js';
 import { fromRoot } from '../helpers/paths.js';
 
-// The sealer under concurrency (issue 11): random writers — some rolling back, some holding
+// The sealer under concurrency: random writers — some rolling back, some holding
 // their transaction open — and sealers running at the same time (several pools on PostgreSQL,
 // as several service instances would be). Whatever the interleaving, every committed event is
 // sealed exactly once, in seq order, rolled-back ones never, and every proof verifies. And a

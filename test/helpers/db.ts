@@ -8,7 +8,7 @@ import { MIGRATIONS_DIR, migrateToLatest } from '../../src/db/migrate.js';
 import type { Database } from '../../src/db/types.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
 
-// One migrated template per run, cloned per test file (STYLE.md §7): a PGlite data-dir dump for
+// One migrated template per run, cloned per test file: a PGlite data-dir dump for
 // the embedded dialect, a `TEMPLATE` database for PostgreSQL. TEST_DB picks the dialect;
 // TEST_DATABASE_URL points at the PostgreSQL server (scripts/test.ts starts one when needed).
 

@@ -46,7 +46,7 @@ export async function raw(path: string, call: Call = {}): Promise<Response> {
   return res;
 }
 
-export async function api<T = any>(path: string, call: Call = {}): Promise<T> {
+export async function api<T = unknown>(path: string, call: Call = {}): Promise<T> {
   const res = await raw(path, call);
   return (res.status === 204 ? null : await res.json()) as T;
 }

@@ -117,6 +117,10 @@ function layout(current: Session): void {
       show(main, h('h1', {}, 'Something went wrong'), h('p', { role: 'alert', class: 'error' }, problemText(error)));
     }
   };
+  // Buttons and forms run async handlers nobody awaits: a failure they do not handle is shown here.
+  window.addEventListener('unhandledrejection', (event) => {
+    document.getElementById('status')!.textContent = problemText(event.reason);
+  });
   window.addEventListener('hashchange', () => void route());
   void route();
 }

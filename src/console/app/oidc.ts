@@ -15,10 +15,15 @@ const redirectUri = () => `${location.origin}/console/`;
 const b64url = (bytes: ArrayBuffer | Uint8Array) =>
   btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-async function discover(issuer: string): Promise<{ authorization_endpoint: string; token_endpoint: string }> {
+interface Discovery {
+  authorization_endpoint: string;
+  token_endpoint: string;
+}
+
+async function discover(issuer: string): Promise<Discovery> {
   const res = await fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
   if (!res.ok) throw new Error(`the IdP's discovery document answered ${res.status}`);
-  return res.json();
+  return (await res.json()) as Discovery;
 }
 
 export async function startSignIn(settings: OidcSettings): Promise<void> {

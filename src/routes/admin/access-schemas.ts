@@ -1,4 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { MAX_DECISION_USERS } from '../../services/decisions.service.js';
+import { MAX_BATCH } from '../../services/effective-access.service.js';
 import { Nullable, Uuid } from './schemas.js';
 
 // Schemas of the access-model routes (permissions, roles, mappings, assignments, settings,
@@ -151,7 +153,7 @@ const ResolvedRole = Type.Object({ roleId: Uuid, roleName: Type.String(), source
 
 export const DecisionRequest = Type.Object(
   {
-    users: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: 1000, description: 'Users by id, userName, externalId or email (tried in that order)' }),
+    users: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { minItems: 1, maxItems: MAX_DECISION_USERS, description: 'Users by id, userName, externalId or email (tried in that order)' }),
     permissions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 500, description: 'Permission keys; default every permission of the catalogue' })),
   },
   { additionalProperties: false, title: 'DecisionRequest' },
@@ -203,7 +205,7 @@ export const EffectivePermissions = Type.Object(
 );
 
 export const BatchRequest = Type.Object(
-  { userIds: Type.Array(Uuid, { minItems: 1, maxItems: 1000 }) },
+  { userIds: Type.Array(Uuid, { minItems: 1, maxItems: MAX_BATCH }) },
   { additionalProperties: false, title: 'EffectivePermissionsBatchRequest' },
 );
 

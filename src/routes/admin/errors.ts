@@ -78,7 +78,7 @@ function describe(errors: SchemaError[]): { field?: string; detail: string } {
 }
 
 function validationError(error: FastifyError): AdminErrorBody {
-  const { field, detail } = describe((error.validation ?? []) as SchemaError[]);
+  const { field, detail } = describe((error.validation ?? []));
   const where = error.validationContext === 'querystring' ? 'query parameter' : error.validationContext === 'params' ? 'path parameter' : 'field';
   const message = field ? `${where} ${field} ${detail}` : `${error.validationContext ?? 'request'} ${detail}`;
   return body(400, message, field === undefined ? [] : [{ pointer: pointerOf(field), detail: message }]);

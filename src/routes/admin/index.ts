@@ -24,8 +24,6 @@ import simulateRoutes from './simulate.routes.js';
 import tokensRoutes from './tokens.routes.js';
 import webhooksRoutes from './webhooks.routes.js';
 
-export const ADMIN_PREFIX = '/api/v1';
-
 /**
  * The admin API scope: JSON errors and admin-JWT authentication of its own, none of which leak
  * into the SCIM scope beside it. Every route declares the admin roles that may call it

@@ -1,7 +1,7 @@
 import { Type, type TSchema } from '@fastify/type-provider-typebox';
 
 // TypeBox schemas shared by the admin routes: they validate requests, type the handlers and
-// generate the OpenAPI document (STYLE.md §4). `Type` comes from the type provider's own TypeBox
+// generate the OpenAPI document. `Type` comes from the type provider's own TypeBox
 // (typebox 1.x), the one its type inference understands.
 
 /** RFC 9457 problem details, plus the members the first version of the API answered with. */

@@ -10,7 +10,7 @@ import * as usersService from '../../services/users.service.js';
 import { DryRunQuery } from './dry-run.js';
 import { errors } from './schemas.js';
 
-// The dry run of a SCIM request (issue 15 §1): IdPs never send a dry-run flag, so an admin asks
+// The dry run of a SCIM request: IdPs never send a dry-run flag, so an admin asks
 // here what a push would do. The request runs through the same SCIM use-cases as the real one,
 // as the workspace's SCIM client, and is rolled back at its commit step.
 

@@ -59,7 +59,7 @@ const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
           {
             scope: Type.Optional(Type.Union([Type.Literal('scim'), Type.Literal('decision')], { description: 'Default scim' })),
             description: Type.Optional(Type.String({ maxLength: 200, description: 'A note for operators, e.g. which IdP uses it' })),
-            expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'Default: never' })),
+            expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: tokens.MAX_TOKEN_EXPIRY_DAYS, description: 'Default: never' })),
           },
           { additionalProperties: false },
         ),

@@ -22,9 +22,9 @@ export class FilterSyntaxError extends Error {
 
 // RFC 7644 §3.4.2.2 ABNF: attrPath = [URI ":"] ATTRNAME *1subAttr, ATTRNAME = ALPHA *(nameChar),
 // plus `$ref` (RFC 7643 §2.3.7). Digits, '.' and ':' appear in schema URNs.
-const WORD = /[A-Za-z$_][A-Za-z0-9$_.:\-]*/y;
+const WORD = /[A-Za-z$_][A-Za-z0-9$_.:-]*/y;
 // RFC 7159 §6 number.
-const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?![A-Za-z0-9$_.:\-])/y;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?(?![A-Za-z0-9$_.:-])/y;
 const JSON_LITERALS = new Set(['true', 'false', 'null']);
 
 export function tokenize(text: string): PositionedToken[] {

@@ -1,6 +1,6 @@
 // Group membership PATCH operations become an ordered list of member operations for the service to
 // run as SQL. A group may have 100,000 members, so nothing here reads or rebuilds the member list:
-// every operation costs in proportion to the ids it names (DOMAIN.md §3, "Large groups").
+// every operation costs in proportion to the ids it names.
 
 import { memberIdsOf } from '../resource.js';
 import type { PatchOpName } from './operations.js';

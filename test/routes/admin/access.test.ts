@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { buildAdminTestApp, json } from './helpers.js';
 
 // The access-model endpoints over the access services: CRUD with field-named validation errors,
@@ -12,7 +12,7 @@ t.test('access model over the admin API', async (t) => {
   const ctx = await buildAdminTestApp(t);
   const { api, scim } = ctx;
 
-  const expect400 = async (t: { equal: Function; match: Function }, method: string, url: string, body: unknown, field: string) => {
+  const expect400 = async (t: Test, method: string, url: string, body: unknown, field: string) => {
     const res = await api(method as 'POST', url, { body });
     t.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(body)}`);
     t.match(json(res), { statusCode: 400, error: 'Bad Request', field, message: new RegExp(field.replace(/[.[\]]/g, '\\$&')) }, `field ${field}`);

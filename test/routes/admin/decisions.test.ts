@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildAdminTestApp, json } from './helpers.js';
 
-// Decisions for machines (issue 14 §1): allow or deny per (user, permission) with the reason, the
+// Decisions for machines: allow or deny per (user, permission) with the reason, the
 // same explanation people get, for users named by id, userName, externalId or email — asked with
 // a decision token that can do nothing else, or with any admin role.
 

@@ -26,7 +26,11 @@ export async function auditPage(page: Page): Promise<void> {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    location.hash = `#/audit${q({ type: String(data.get('type') ?? ''), actor: String(data.get('actor') ?? ''), from: String(data.get('from') ?? ''), to: String(data.get('to') ?? '') })}`;
+    const field = (name: string) => {
+      const value = data.get(name);
+      return typeof value === 'string' ? value : '';
+    };
+    location.hash = `#/audit${q({ type: field('type'), actor: field('actor'), from: field('from'), to: field('to') })}`;
   });
   const filters = { type: params.get('type'), actor: params.get('actor'), from: params.get('from'), to: params.get('to') };
   const [events, verify, exports] = await Promise.all([

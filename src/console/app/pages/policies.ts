@@ -66,7 +66,7 @@ function policySection(page: Page, doc: PolicyDoc): HTMLElement {
     messages.textContent = '';
     // If-Match: the version this page showed, so an edit made meanwhile by someone else is not overwritten (412).
     const saved = await confirmChange(`Save ${doc.policy.name}`, `/policies/${enc(doc.policy.id)}`, { method: 'PATCH', body: { toml: editor.value }, headers: { "if-match": `"${doc.policy.currentVersion}"` } });
-    if (saved) page.refresh();
+    if (saved) void page.refresh();
     else messages.textContent = document.getElementById('status')?.textContent ?? '';
   });
   section.append(form);

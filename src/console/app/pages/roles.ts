@@ -38,7 +38,7 @@ export async function rolesPage(page: Page): Promise<void> {
         `${m.group.value} (by ${m.group.by})`,
         m.roleName,
         m.matchedGroups.map((g) => g.displayName).join(', ') || 'no group yet',
-        ...(editable ? [h('button', { type: 'button', onclick: async () => (await confirmChange(`Delete the mapping of ${m.group.value} to ${m.roleName}`, `/mappings/${enc(m.id)}`, { method: 'DELETE' })) && page.refresh() }, 'Delete…')] : []),
+        ...(editable ? [h('button', { type: 'button', onclick: async () => (await confirmChange(`Delete the mapping of ${m.group.value} to ${m.roleName}`, `/mappings/${enc(m.id)}`, { method: 'DELETE' })) && void page.refresh() }, 'Delete…')] : []),
       ]),
     ),
     editable ? mappingEditor(page, roles) : '',
@@ -65,7 +65,7 @@ function roleEditor(page: Page, roles: Role[], keys: string[]): HTMLElement {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const name = roles.find((r) => r.id === role.value)?.name ?? role.value;
-    if (await confirmChange(`Set ${permission.value} to ${effect.value} on ${name}`, `/roles/${enc(role.value)}`, { method: 'PATCH', body: { permissions: { [permission.value]: effect.value } } })) page.refresh();
+    if (await confirmChange(`Set ${permission.value} to ${effect.value} on ${name}`, `/roles/${enc(role.value)}`, { method: 'PATCH', body: { permissions: { [permission.value]: effect.value } } })) void page.refresh();
   });
   return form;
 }
@@ -83,7 +83,7 @@ function mappingEditor(page: Page, roles: Role[]): HTMLElement {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (await confirmChange(`Map ${group.value} to a role`, '/mappings', { method: 'POST', body: { roleId: role.value, groupDisplayName: group.value.trim() } })) page.refresh();
+    if (await confirmChange(`Map ${group.value} to a role`, '/mappings', { method: 'POST', body: { roleId: role.value, groupDisplayName: group.value.trim() } })) void page.refresh();
   });
   return form;
 }
