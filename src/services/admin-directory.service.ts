@@ -3,7 +3,8 @@ import type { UserRow } from '../db/types.js';
 import * as read from '../repositories/admin-read.repository.js';
 import { findGroupIdsByReference } from '../repositories/groups.repository.js';
 import { isUuid } from '../repositories/ids.js';
-import { conflict, invalid, notFound } from './admin-errors.js';
+import { conflict, notFound } from './admin-errors.js';
+import { decodeCursor, keysetPage, rowsToRead, type Page } from './pagination.js';
 
 // The admin API's read-only view of SCIM users and groups: plain JSON rather than SCIM resources,
 // looked up by id, userName or email, paged by opaque keyset cursors.
@@ -46,12 +47,6 @@ export interface AdminMember {
   active: boolean;
 }
 
-export interface Page<T> {
-  items: T[];
-  /** Pass as `cursor` for the next page; null on the last page. */
-  nextCursor: string | null;
-}
-
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 export function toAdminUser(row: UserRow): AdminUser {
@@ -89,35 +84,10 @@ function toAdminGroup(row: read.GroupWithCount): AdminGroup {
   };
 }
 
-/** Cursors are opaque to callers: base64url JSON of the keyset position. */
-export function encodeCursor(position: unknown[]): string {
-  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string | undefined, arity: number): string[] | undefined {
-  if (cursor === undefined || cursor === '') return undefined;
-  try {
-    const position: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(position) && position.length === arity && position.every((p) => typeof p === 'string')) return position;
-  } catch {
-    // fall through
-  }
-  throw invalid('cursor', 'cursor is not a cursor this API returned');
-}
-
+/** A cursor of the users' or groups' listing: their sort key and id. */
 function keyset(cursor: string | undefined): { key: string; id: string } | undefined {
-  const position = decodeCursor(cursor, 2);
-  if (!position) return undefined;
-  const [key, id] = position as [string, string];
-  if (!isUuid(id)) throw invalid('cursor', 'cursor is not a cursor this API returned');
-  return { key, id };
-}
-
-/** Fetches limit + 1 rows so the last page says so without a count. */
-function paged<R, T>(rows: R[], limit: number, map: (row: R) => T, position: (row: R) => unknown[]): Page<T> {
-  const more = rows.length > limit;
-  const items = more ? rows.slice(0, limit) : rows;
-  return { items: items.map(map), nextCursor: more ? encodeCursor(position(items[items.length - 1]!)) : null };
+  const position = decodeCursor(cursor, 2, ([key, id]) => typeof key === 'string' && typeof id === 'string' && isUuid(id));
+  return position && { key: String(position[0]), id: String(position[1]) };
 }
 
 export async function listUsers(
@@ -125,8 +95,9 @@ export async function listUsers(
   workspaceId: string,
   query: { search?: string; active?: boolean; cursor?: string; limit: number },
 ): Promise<Page<AdminUser>> {
-  const rows = await read.searchUsers(db, workspaceId, { search: query.search, active: query.active, after: keyset(query.cursor), limit: query.limit + 1 });
-  return paged(rows, query.limit, toAdminUser, (r) => [r.sort_key, r.id]);
+  const rows = await read.searchUsers(db, workspaceId, { search: query.search, active: query.active, after: keyset(query.cursor), limit: rowsToRead(query.limit) });
+  const page = keysetPage(rows, query.limit, (r) => [r.sort_key, r.id]);
+  return { items: page.rows.map(toAdminUser), nextCursor: page.nextCursor };
 }
 
 /** The one user named by id, userName or email; 404 when none, 409 when an email is shared. */
@@ -148,8 +119,9 @@ export async function groupsOfUser(db: Db, workspaceId: string, ref: string): Pr
 }
 
 export async function listGroups(db: Db, workspaceId: string, query: { search?: string; cursor?: string; limit: number }): Promise<Page<AdminGroup>> {
-  const rows = await read.searchGroups(db, workspaceId, { search: query.search, after: keyset(query.cursor), limit: query.limit + 1 });
-  return paged(rows, query.limit, toAdminGroup, (r) => [r.sort_key, r.id]);
+  const rows = await read.searchGroups(db, workspaceId, { search: query.search, after: keyset(query.cursor), limit: rowsToRead(query.limit) });
+  const page = keysetPage(rows, query.limit, (r) => [r.sort_key, r.id]);
+  return { items: page.rows.map(toAdminGroup), nextCursor: page.nextCursor };
 }
 
 /**
@@ -177,13 +149,8 @@ export async function getGroup(db: Db, workspaceId: string, ref: string): Promis
 export async function groupMembers(db: Db, workspaceId: string, groupId: string, query: { cursor?: string; limit: number }): Promise<Page<AdminMember>> {
   // Existence only: counting a 100,000-member group for each page would be wasted work.
   const group = { id: await resolveGroupRef(db, workspaceId, groupId) };
-  const position = decodeCursor(query.cursor, 1);
-  if (position && !isUuid(position[0]!)) throw invalid('cursor', 'cursor is not a cursor this API returned');
-  const rows = await read.groupMemberPage(db, group.id, position?.[0], query.limit + 1);
-  return paged(
-    rows,
-    query.limit,
-    (r) => ({ id: r.id, userName: r.user_name, displayName: r.display_name, active: r.active }),
-    (r) => [r.id],
-  );
+  const after = decodeCursor(query.cursor, 1, ([id]) => typeof id === 'string' && isUuid(id))?.[0] as string | undefined;
+  const rows = await read.groupMemberPage(db, group.id, after, rowsToRead(query.limit));
+  const page = keysetPage(rows, query.limit, (r) => [r.id]);
+  return { items: page.rows.map((r) => ({ id: r.id, userName: r.user_name, displayName: r.display_name, active: r.active })), nextCursor: page.nextCursor };
 }

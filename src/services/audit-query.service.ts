@@ -25,6 +25,7 @@ import { GENESIS_HASH } from '../audit/hash-chain.js';
 import { hasSignatures, type NoteVerifier } from '../audit/signed-note.js';
 import { findAuditLog } from './audit-log.service.js';
 import { verifyAuditLog } from './audit-verify.service.js';
+import { decodeCursor, keysetPage, rowsToRead } from './pagination.js';
 
 // Reading the audit trail: the event list with filters and cursors, a user's and a
 // group's history, and point-in-time answers replayed from recorded history — member events and
@@ -100,11 +101,6 @@ export interface EventPage {
 // Cursors: opaque, bound to the filter they were issued for (a cursor of another query is refused
 // rather than silently paging something else).
 
-interface CursorState {
-  seq: number;
-  order: 'asc' | 'desc';
-}
-
 function fingerprint(workspaceId: string, filter: AuditEventFilter, order: string): string {
   const canonical = JSON.stringify([
     workspaceId,
@@ -118,18 +114,6 @@ function fingerprint(workspaceId: string, filter: AuditEventFilter, order: strin
     order,
   ]);
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 16);
-}
-
-function encodeCursor(state: CursorState, print: string): string {
-  return Buffer.from(`a1.${state.order}.${state.seq}.${print}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string, print: string): CursorState {
-  const bad = () => invalid('cursor', 'cursor is not a cursor this query returned (the filters must stay the same from page to page)');
-  const text = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  const match = /^a1\.(asc|desc)\.(\d{1,15})\.([A-Za-z0-9_-]{16})$/.exec(text);
-  if (!match || match[3] !== print) throw bad();
-  return { order: match[1] as 'asc' | 'desc', seq: Number(match[2]) };
 }
 
 function checkLimit(limit: number | undefined): number {
@@ -179,14 +163,11 @@ export async function listEvents(db: Executor, workspaceId: string, query: Event
     actorType: query.actorType,
   };
   const print = fingerprint(workspaceId, filter, order);
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, print);
-  const events = await listAuditEvents(db, workspaceId, filter, { afterSeq: after?.seq, order, limit: limit + 1 });
-  const items = events.slice(0, limit);
-  const last = items[items.length - 1];
-  return {
-    items: items.map(toEventView),
-    nextCursor: events.length > limit && last ? encodeCursor({ seq: last.seq, order }, print) : null,
-  };
+  // A cursor carries the fingerprint of its query's filters and order: the next page of another query is refused.
+  const afterSeq = decodeCursor(query.cursor, 2, ([seq, p]) => Number.isSafeInteger(seq) && p === print)?.[0] as number | undefined;
+  const events = await listAuditEvents(db, workspaceId, filter, { afterSeq, order, limit: rowsToRead(limit) });
+  const page = keysetPage(events, limit, (e) => [e.seq, print]);
+  return { items: page.rows.map(toEventView), nextCursor: page.nextCursor };
 }
 
 /**
@@ -264,18 +245,6 @@ export interface GroupMembersAsOf {
   basis: HistoryBasis;
 }
 
-function encodeIdCursor(kind: string, at: Date, id: string): string {
-  return Buffer.from(`${kind}.${at.getTime()}.${id}`).toString('base64url');
-}
-
-function decodeIdCursor(kind: string, at: Date, cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const text = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  const prefix = `${kind}.${at.getTime()}.`;
-  if (!text.startsWith(prefix) || text.length === prefix.length) throw invalid('cursor', 'cursor is not a cursor this query returned (keep `at` the same from page to page)');
-  return text.slice(prefix.length);
-}
-
 /** Members of a group at instant `at`, replayed from its member events (keyset pages by user id). */
 export async function groupMembersAsOf(
   db: Executor,
@@ -286,16 +255,17 @@ export async function groupMembersAsOf(
 ): Promise<GroupMembersAsOf> {
   const groupId = await historyGroupId(db, workspaceId, groupIdRaw);
   const limit = checkLimit(page.limit);
-  const afterId = decodeIdCursor('m', at, page.cursor);
+  // A cursor carries its instant: the next page of another `at` is refused.
+  const afterId = decodeCursor(page.cursor, 2, ([id, ms]) => typeof id === 'string' && isUuid(id) && ms === at.getTime())?.[0] as string | undefined;
   // One snapshot: a purge committing midway would move events into the checkpoint between two queries.
   return consistentRead(db, async (db) => {
     const { basis, purge } = await historyBasis(db, workspaceId, at);
     if (!(await hasHistory(db, workspaceId, 'group', groupId))) throw new DomainError('not_found', `The audit trail records no group ${groupId}`);
     const [rows, lifecycle] = await Promise.all([
-      readGroupMembersAsOf(db, workspaceId, groupId, at, { afterId, limit: limit + 1 }),
+      readGroupMembersAsOf(db, workspaceId, groupId, at, { afterId, limit: rowsToRead(limit) }),
       lastGroupEventAsOf(db, workspaceId, groupId, at, ['group.created', 'group.renamed', 'group.deleted']),
     ]);
-    const members = rows.slice(0, limit);
+    const { rows: members, nextCursor } = keysetPage(rows, limit, (m) => [m.id, at.getTime()]);
     let state: GroupMembersAsOf['group']['state'];
     if (lifecycle) state = lifecycle.type === 'group.deleted' ? 'deleted' : 'exists';
     else if (purge) state = members.length > 0 ? 'exists' : 'unknown';
@@ -306,7 +276,7 @@ export async function groupMembersAsOf(
       at: at.toISOString(),
       group: { id: groupId, displayName, state },
       members: members.map((m) => ({ userId: m.id, since: m.since.toISOString(), eventId: m.eventId })),
-      nextCursor: rows.length > limit ? encodeIdCursor('m', at, members[members.length - 1]!.id) : null,
+      nextCursor,
       basis,
     };
   });

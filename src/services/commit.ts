@@ -8,7 +8,7 @@ import type { PolicyChangeRow } from '../repositories/policies.repository.js';
 import { invalidateAuthCaches } from './auth-cache.js';
 import { currentDryRun, rollBackDryRun } from './dry-run.js';
 import { accessProjector, type AccessChange } from './effective-access.service.js';
-import { policyProjector } from './policies.service.js';
+import { policyProjector } from './effective-policy.service.js';
 
 // The one commit step of every write: the change's audit events are appended, then each
 // projector brings the state it derives from them (effective access, effective policy) up to date

@@ -4,8 +4,8 @@ import type { NewAuditEvent } from '../audit/types.js';
 import type { Database } from '../db/types.js';
 import { uuidArray } from '../repositories/ids.js';
 import type { EffectivePolicy, PolicyChangeRow } from '../repositories/policies.repository.js';
-import { invalid } from './admin-errors.js';
 import { changesPermissions, type AccessChange } from './effective-access.service.js';
+import { decodeCursor, encodeCursor } from './pagination.js';
 
 // Dry runs: any write that goes through the commit step can be previewed. The write
 // runs exactly as it would, in its own transaction, up to the commit step; there, once the
@@ -109,19 +109,12 @@ interface Affected {
 }
 
 const nameKey = (u: Pick<Affected, 'userName'>) => u.userName ?? '';
-const cursorOf = (u: Affected) => Buffer.from(JSON.stringify([nameKey(u), u.userId])).toString('base64url');
+const cursorOf = (u: Affected) => encodeCursor([nameKey(u), u.userId]);
 
 /** A page of a dry run's users; a cursor that is not one a dry run returned is refused before anything runs. */
 export function dryRunPage(limit: number, cursor?: string): DryRunPage {
-  if (cursor === undefined) return { limit };
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString());
-  } catch {
-    key = undefined;
-  }
-  if (!Array.isArray(key) || key.length !== 2 || !key.every((k) => typeof k === 'string')) throw invalid('cursor', 'is not a nextCursor a dry run returned');
-  return { limit, after: key as [string, string] };
+  const after = decodeCursor(cursor, 2, (key) => key.every((k) => typeof k === 'string'));
+  return after ? { limit, after: after as [string, string] } : { limit };
 }
 
 const byNameThenId = (a: Affected, b: Affected) => (nameKey(a) < nameKey(b) ? -1 : nameKey(a) > nameKey(b) ? 1 : a.userId < b.userId ? -1 : 1);

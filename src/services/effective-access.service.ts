@@ -22,6 +22,7 @@ import {
 import { isUuid } from '../repositories/ids.js';
 import { cachedAccessModel, rememberAccessModel } from './access-model-cache.js';
 import type { CommittedEvent, Projector } from './commit.js';
+import { decodeCursor, keysetPage, rowsToRead } from './pagination.js';
 
 // Effective access: keeping user_access right in the transaction of every change that can alter
 // it (with one access.changed event per user whose permissions changed), and reading it.
@@ -360,13 +361,12 @@ export async function permissionHolders(
 ): Promise<HoldersPage> {
   checkPermissionKey(key, 'key');
   const limit = checkLimit(options.limit, DEFAULT_HOLDERS_PAGE, MAX_HOLDERS_PAGE);
-  const cursor = options.cursor ?? undefined;
-  if (cursor !== undefined && !isUuid(cursor)) throw new AccessValidationError('cursor', 'is not a cursor this endpoint returned');
+  const after = decodeCursor(options.cursor ?? undefined, 1, ([id]) => typeof id === 'string' && isUuid(id))?.[0] as string | undefined;
   return consistentRead(db, async (db) => {
     if (!(await findPermission(db, workspaceId, key))) throw new AccessNotFoundError('permission', key);
-    const rows = await holdersPage(db, workspaceId, key, cursor?.toLowerCase(), limit + 1);
-    const holders = rows.slice(0, limit);
-    const page: HoldersPage = { permission: key, holders, nextCursor: rows.length > limit ? holders[holders.length - 1]!.id : null };
+    const rows = await holdersPage(db, workspaceId, key, after?.toLowerCase(), rowsToRead(limit));
+    const { rows: holders, nextCursor } = keysetPage(rows, limit, (h) => [h.id]);
+    const page: HoldersPage = { permission: key, holders, nextCursor };
     if (options.includeTotal) page.total = await countHolders(db, workspaceId, key);
     return page;
   });

@@ -1,6 +1,6 @@
 import { consistentRead, type Db } from '../db/index.js';
 import { explainUsers, type EffectiveAccess } from './effective-access.service.js';
-import { userPolicy, type UserPolicyView } from './policies.service.js';
+import { userPolicy, type UserPolicyView } from './effective-policy.service.js';
 
 // "What applies to me": the caller's own access and policy, for Codex clients and their users.
 // Both come from one snapshot, so the policy never belongs to another moment than the permissions.

@@ -1,23 +1,21 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
-import { REVIEW_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type AuditContext, type NewAuditEvent } from '../audit/types.js';
-import { consistentRead, type Db, type Executor } from '../db/index.js';
+import { type AuditContext, type NewAuditEvent } from '../audit/types.js';
+import { type Db, type Executor } from '../db/index.js';
 import type { Database, PolicyRow, PolicyVersionRow } from '../db/types.js';
 import { formatProblem, parsePolicyToml, type ParsedPolicy, type PolicyProblem } from '../policies/parse.js';
-import { resolvePolicy, type PolicyRef, type RuleView, type SkippedRule } from '../policies/resolve.js';
-import { appendAuditEvents } from '../repositories/audit.repository.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../repositories/errors.js';
 import { isUuid } from '../repositories/ids.js';
 import * as repo from '../repositories/policies.repository.js';
-import { DomainError, conflict, invalid, notFound, preconditionFailed, preconditionRequired } from './admin-errors.js';
-import { commit, type CommittedEvent, type Projector } from './commit.js';
-import { decodeCursor, encodeCursor, resolveGroupRef, resolveUserRow, type Page } from './admin-directory.service.js';
+import { DomainError, conflict, invalid, notFound, preconditionFailed } from './admin-errors.js';
+import { commit } from './commit.js';
+import { decodeCursor, keysetPage, rowsToRead, type Page } from './pagination.js';
 
-// Admin use-cases of managed policies: policies whose every saved edit is a new
-// immutable version, the workspace's ordered rules and fallback, and the look-ups "which policy
-// does this user / group get, and why". Each write is one transaction with its audit events and
-// the recompute of every user whose effective policy it may change (policy.effective_changed
-// per user, caused by the write's event), exactly like effective access.
+// Admin use-cases of managed policy documents: policies whose every saved edit is a new
+// immutable version, listed, read and deleted (never while a rule or the fallback names them).
+// Each write is one transaction with its audit events through the commit step, whose
+// effective-policy projector (effective-policy.service.ts) recomputes whom it changes. The
+// assignment of policies to groups is policy-assignment.service.ts.
 
 type Trx = Transaction<Database>;
 
@@ -141,120 +139,6 @@ function duplicateName(name: string): DomainError {
   return conflict(`A policy named ${JSON.stringify(name)} already exists in this workspace`, 'name');
 }
 
-// ---- effective policy (also called from the SCIM services) -----------------------------------
-
-/** The event an effective-policy change is attributed to: one for all users, or per user. */
-export type PolicyCause = string | ((userId: string) => string);
-
-/**
- * Recomputes the effective policy of `scope` set-based in SQL, updates user_policy, and appends
- * one `policy.effective_changed` event per user whose enforced document changed, with `causeId`
- * = the event of the change. Runs in the commit step, under its locks (src/services/commit.ts):
- * recomputes of one user run one after the other, so the last transaction to commit computes
- * from everything committed before it.
- */
-export async function recomputeEffectivePolicy(trx: Trx, audit: AuditContext, scope: repo.PolicyScope, cause: PolicyCause): Promise<repo.PolicyChangeRow[]> {
-  const changes = await repo.recomputeUserPolicies(trx, audit.workspaceId, scope);
-  if (changes.length === 0) return [];
-  const causeOf = typeof cause === 'string' ? () => cause : cause;
-  await appendAuditEvents(
-    trx,
-    audit,
-    changes.map((c): NewAuditEvent => ({ type: 'policy.effective_changed', targetType: 'user', targetId: c.userId, causeId: causeOf(c.userId), data: { before: c.before, after: c.after } })),
-  );
-  return changes;
-}
-
-const USER_POLICY_EVENTS = new Set(['user.created', 'user.deactivated', 'user.reactivated', 'user.deleted']);
-const MEMBER_EVENTS = new Set(['group.member_added', 'group.member_removed']);
-
-interface PolicyWork {
-  scope: repo.PolicyScope;
-  cause: PolicyCause;
-}
-
-/**
- * What a commit's events can have changed of effective policies, most decisive first (see
- * accessWork: the first recompute that changes a user is the one it is attributed to).
- */
-async function policyWork(trx: Trx, workspaceId: string, events: readonly CommittedEvent[]): Promise<PolicyWork[]> {
-  const assignment = events.filter((e) => e.type === 'policy.rules_changed' || e.type === 'policy.fallback_changed').pop();
-  if (assignment) return [{ scope: 'workspace', cause: assignment.id }];
-  const work: PolicyWork[] = [];
-  // A new version reaches exactly the users the policy applies to now; a new policy applies to nobody yet.
-  const created = new Set(events.filter((e) => e.type === 'policy.created').map((e) => e.targetId));
-  for (const e of events) if (e.type === 'policy.version_created' && !created.has(e.targetId)) work.push({ scope: { policyId: e.targetId }, cause: e.id });
-
-  const userCause = new Map<string, string>();
-  for (const e of events) if (USER_POLICY_EVENTS.has(e.type) && !userCause.has(e.targetId)) userCause.set(e.targetId, e.id);
-  if (userCause.size > 0) work.push({ scope: { userIds: [...userCause.keys()] }, cause: (userId) => userCause.get(userId)! });
-
-  const memberCause = new Map<string, string>();
-  const groupIds = new Set<string>();
-  for (const e of events) {
-    const userId = e.data?.userId;
-    if (MEMBER_EVENTS.has(e.type) && typeof userId === 'string' && !userCause.has(userId) && !memberCause.has(userId)) {
-      memberCause.set(userId, e.id);
-      groupIds.add(e.targetId);
-    }
-  }
-  // Policies follow only the groups rules name: membership of any other group cannot change one.
-  // A group deleted in this commit no longer has its id on any rule (the delete nulled it), so
-  // whether a rule named it is unknowable here: its former members are recomputed regardless.
-  const deleted = events.some((e) => e.type === 'group.deleted' && groupIds.has(e.targetId));
-  if (memberCause.size > 0 && (deleted || (await repo.rulesNameAnyGroup(trx, workspaceId, [...groupIds])))) {
-    work.push({ scope: { userIds: [...memberCause.keys()] }, cause: (userId) => memberCause.get(userId)! });
-  }
-  return work;
-}
-
-export const policyProjector: Projector<repo.PolicyChangeRow> = {
-  name: 'effective policy',
-  dependsOn: ['policy.rules_changed', 'policy.fallback_changed', 'policy.version_created', ...USER_POLICY_EVENTS, ...MEMBER_EVENTS, 'group.deleted'],
-  // Rules name groups by id, so renames change nothing; roles and permissions are another projection.
-  ignores: [
-    'user.updated',
-    'user.role_assigned',
-    'user.role_unassigned',
-    'group.created',
-    'group.renamed',
-    'group.updated',
-    'role.created',
-    'role.updated',
-    'role.deleted',
-    'permission.created',
-    'permission.updated',
-    'permission.deleted',
-    'mapping.created',
-    'mapping.deleted',
-    'workspace.default_role_changed',
-    'workspace.settings_changed',
-    'workspace.created',
-    'access.recomputed',
-    'audit.purged',
-    'scim.extension_declared',
-    'scim.extension_changed',
-    'scim.extension_removed',
-    'token.created',
-    'token.revoked',
-    'token.rotated',
-    'oauth_client.created',
-    'oauth_client.revoked',
-    ...WEBHOOK_EVENT_TYPES,
-    ...REVIEW_EVENT_TYPES,
-    'policy.created',
-    'policy.updated',
-    'policy.deleted',
-    'access.changed',
-    'policy.effective_changed',
-  ],
-  async project(trx, audit, events) {
-    const changes: repo.PolicyChangeRow[] = [];
-    for (const { scope, cause } of await policyWork(trx, audit.workspaceId, events)) changes.push(...(await recomputeEffectivePolicy(trx, audit, scope, cause)));
-    return changes;
-  },
-};
-
 // ---- policies ------------------------------------------------------------------------------
 
 async function policyView(db: Executor, workspaceId: string, id: string): Promise<PolicyView> {
@@ -280,14 +164,11 @@ export async function getPolicy(db: Executor, workspaceId: string, id: string): 
 }
 
 export async function listPolicies(db: Executor, workspaceId: string, query: { cursor?: string; limit: number }): Promise<Page<PolicyView>> {
-  const position = decodeCursor(query.cursor, 2);
-  if (position && !isUuid(position[1]!)) throw invalid('cursor', 'cursor is not a cursor this API returned');
-  const after = position ? { name: position[0]!, id: position[1]! } : undefined;
-  const rows = await repo.pagePolicies(db, workspaceId, after, query.limit + 1);
-  const more = rows.length > query.limit;
-  const items = (more ? rows.slice(0, query.limit) : rows).map(toPolicyView);
-  const last = items[items.length - 1];
-  return { items, nextCursor: more && last ? encodeCursor([last.name.toLowerCase(), last.id]) : null };
+  const position = decodeCursor(query.cursor, 2, ([name, id]) => typeof name === 'string' && typeof id === 'string' && isUuid(id));
+  const after = position ? { name: String(position[0]), id: String(position[1]) } : undefined;
+  const rows = await repo.pagePolicies(db, workspaceId, after, rowsToRead(query.limit));
+  const page = keysetPage(rows, query.limit, (r) => [r.name.toLowerCase(), r.id]);
+  return { items: page.rows.map(toPolicyView), nextCursor: page.nextCursor };
 }
 
 export interface CreatePolicyInput {
@@ -419,14 +300,10 @@ function inUse(name: string, refs: { positions: number[]; fallback: boolean }): 
 export async function listVersions(db: Executor, workspaceId: string, id: string, query: { cursor?: string; limit: number }): Promise<Page<PolicyVersionView>> {
   const policy = await repo.findPolicy(db, workspaceId, id);
   if (!policy) throw notFound('policy', id);
-  const position = decodeCursor(query.cursor, 1);
-  const before = position ? Number(position[0]) : undefined;
-  if (before !== undefined && !Number.isInteger(before)) throw invalid('cursor', 'cursor is not a cursor this API returned');
-  const rows = await repo.pageVersions(db, id, before, query.limit + 1);
-  const more = rows.length > query.limit;
-  const items = (more ? rows.slice(0, query.limit) : rows).map(toVersionView);
-  const last = items[items.length - 1];
-  return { items, nextCursor: more && last ? encodeCursor([String(last.version)]) : null };
+  const before = decodeCursor(query.cursor, 1, ([version]) => Number.isSafeInteger(version))?.[0] as number | undefined;
+  const rows = await repo.pageVersions(db, id, before, rowsToRead(query.limit));
+  const page = keysetPage(rows, query.limit, (r) => [r.version]);
+  return { items: page.rows.map(toVersionView), nextCursor: page.nextCursor };
 }
 
 export async function getVersion(db: Executor, workspaceId: string, id: string, version: number): Promise<PolicyDocumentView> {
@@ -435,243 +312,4 @@ export async function getVersion(db: Executor, workspaceId: string, id: string, 
   const row = await repo.findVersion(db, id, version);
   if (!row) throw notFound(`version of policy ${policy.name}`, String(version));
   return toDocumentView(row);
-}
-
-// ---- assignment: ordered rules and fallback ------------------------------------------------
-
-export interface RuleOut {
-  position: number;
-  /** null when the group was deleted: the rule matches nobody until it is removed. */
-  groupId: string | null;
-  groupName: string;
-  groupDeleted: boolean;
-  policy: { id: string; name: string; version: number };
-}
-
-export interface AssignmentView {
-  /** Send back as If-Match (the ETag) to change the rules or the fallback. */
-  version: number;
-  rules: RuleOut[];
-  fallback: { id: string; name: string; version: number } | null;
-}
-
-async function assignmentView(db: Executor, workspaceId: string): Promise<AssignmentView> {
-  const [assignment, rules] = await Promise.all([repo.findAssignment(db, workspaceId), repo.listRules(db, workspaceId)]);
-  const fallbackRow = assignment?.fallback_policy_id ? await repo.findPolicy(db, workspaceId, assignment.fallback_policy_id) : undefined;
-  return {
-    version: assignment?.version ?? 0,
-    rules: rules.map((r) => ({
-      position: r.position,
-      groupId: r.group_id,
-      groupName: r.group_name,
-      groupDeleted: !r.group_exists,
-      policy: { id: r.policy_id, name: r.policy_name, version: r.policy_version },
-    })),
-    fallback: fallbackRow ? { id: fallbackRow.id, name: fallbackRow.name, version: fallbackRow.current_version } : null,
-  };
-}
-
-export async function getAssignment(db: Executor, workspaceId: string): Promise<AssignmentView> {
-  return assignmentView(db, workspaceId);
-}
-
-export interface RuleInput {
-  groupId: string;
-  policyId: string;
-}
-
-function ruleRecord(r: { position: number; groupId: string | null; groupName: string; policyId: string; policyName: string }) {
-  return { position: r.position, groupId: r.groupId, groupName: r.groupName, policyId: r.policyId, policyName: r.policyName };
-}
-
-/**
- * Replaces the whole ordered rule list in one transaction. `ifMatch` (required) must name the
- * assignment's current version: of two admins reordering from the same version, the second gets
- * 412 and must read the first's order before trying again.
- */
-export async function replaceRules(db: Db, audit: AuditContext, rules: readonly RuleInput[], ifMatch: string | undefined): Promise<PolicyWrite<AssignmentView>> {
-  if (ifMatch === undefined) throw preconditionRequired('If-Match is required: send the ETag (version) of GET /policy-rules');
-  // The order of rules decides who gets which policy: a reorder must name the version it was made
-  // from, so `*` (any version) would defeat the check the header is required for.
-  if (ifMatch.split(',').some((tag) => tag.trim() === '*')) throw preconditionRequired('If-Match: * is not accepted here: send the ETag (version) of GET /policy-rules');
-  // The route's schema checks the shape (ids, at most MAX_RULES); what it cannot say is checked here.
-  const seen = new Map<string, number>();
-  rules.forEach((r, i) => {
-    const key = r.groupId.toLowerCase();
-    const earlier = seen.get(key);
-    // A second rule for a group could never match: first match wins.
-    if (earlier !== undefined) throw invalid(`rules.${i}.groupId`, `rules[${i}].groupId repeats the group of rules[${earlier}]; a later rule for the same group could never match`);
-    seen.set(key, i);
-  });
-  let changes = 0;
-  await db.transaction().execute(async (trx) => {
-    const assignment = await repo.lockAssignment(trx, audit.workspaceId);
-    checkIfMatch(ifMatch, assignment.version, 'policy rules');
-    const [groups, policies, before] = await Promise.all([
-      repo.groupsByIds(trx, audit.workspaceId, rules.map((r) => r.groupId), true),
-      repo.policiesByIds(trx, audit.workspaceId, rules.map((r) => r.policyId), true),
-      repo.listRules(trx, audit.workspaceId),
-    ]);
-    const groupName = new Map(groups.map((g) => [g.id, g.display_name]));
-    const policyName = new Map(policies.map((p) => [p.id, p.name]));
-    const resolved = rules.map((r, i) => {
-      const groupId = r.groupId.toLowerCase();
-      const policyId = r.policyId.toLowerCase();
-      const name = groupName.get(groupId);
-      if (name === undefined) throw invalid(`rules.${i}.groupId`, `rules[${i}].groupId: no group ${JSON.stringify(r.groupId)} in this workspace`);
-      if (!policyName.has(policyId)) throw invalid(`rules.${i}.policyId`, `rules[${i}].policyId: no policy ${JSON.stringify(r.policyId)} in this workspace`);
-      return { position: i + 1, groupId, groupName: name, policyId, policyName: policyName.get(policyId)! };
-    });
-    const beforeRecords = before.map((r) => ruleRecord({ position: r.position, groupId: r.group_id, groupName: r.group_name, policyId: r.policy_id, policyName: r.policy_name }));
-    const afterRecords = resolved.map(ruleRecord);
-    if (JSON.stringify(beforeRecords) === JSON.stringify(afterRecords)) return; // the same order again: nothing to record
-    await repo.replaceRules(trx, audit.workspaceId, resolved);
-    const updated = await repo.updateAssignment(trx, audit.workspaceId, {});
-    const committed = await commit(trx, audit, [
-      { type: 'policy.rules_changed', targetType: 'workspace', targetId: audit.workspaceId, data: { before: beforeRecords, after: afterRecords, version: updated.version } },
-    ]);
-    changes = committed.policyChanges.length;
-  });
-  return { result: await assignmentView(db, audit.workspaceId), effectivePolicyChanges: changes };
-}
-
-/** Sets (policyId) or clears (null) the fallback policy. `ifMatch` is optional here. */
-export async function setFallback(db: Db, audit: AuditContext, policyId: string | null, ifMatch?: string): Promise<PolicyWrite<AssignmentView>> {
-  if (policyId !== null && !isUuid(policyId)) throw invalid('policyId', 'policyId must be a policy id (uuid)');
-  let changes = 0;
-  await db.transaction().execute(async (trx) => {
-    const assignment = await repo.lockAssignment(trx, audit.workspaceId);
-    checkIfMatch(ifMatch, assignment.version, 'policy rules');
-    const target = policyId === null ? null : await repo.findPolicy(trx, audit.workspaceId, policyId);
-    if (policyId !== null && !target) throw invalid('policyId', `no policy ${JSON.stringify(policyId)} in this workspace`);
-    if ((target?.id ?? null) === assignment.fallback_policy_id) return;
-    const previous = assignment.fallback_policy_id ? await repo.findPolicy(trx, audit.workspaceId, assignment.fallback_policy_id) : undefined;
-    const updated = await repo.updateAssignment(trx, audit.workspaceId, { fallback_policy_id: target?.id ?? null });
-    const committed = await commit(trx, audit, [
-      {
-        type: 'policy.fallback_changed',
-        targetType: 'workspace',
-        targetId: audit.workspaceId,
-        data: {
-          before: previous ? { policyId: previous.id, policyName: previous.name } : null,
-          after: target ? { policyId: target.id, policyName: target.name } : null,
-          version: updated.version,
-        },
-      },
-    ]);
-    changes = committed.policyChanges.length;
-  });
-  return { result: await assignmentView(db, audit.workspaceId), effectivePolicyChanges: changes };
-}
-
-// ---- look-ups ------------------------------------------------------------------------------
-
-
-async function loadRulesAndFallback(db: Executor, workspaceId: string): Promise<{ rules: RuleView[]; fallback: PolicyRef | null }> {
-  const view = await assignmentView(db, workspaceId);
-  return {
-    rules: view.rules.map((r) => ({ position: r.position, groupId: r.groupId, groupName: r.groupName, policyId: r.policy.id, policyName: r.policy.name, version: r.policy.version })),
-    fallback: view.fallback ? { policyId: view.fallback.id, policyName: view.fallback.name, version: view.fallback.version } : null,
-  };
-}
-
-export interface UserPolicyView {
-  user: { id: string; userName: string; displayName: string | null; active: boolean };
-  source: 'rule' | 'fallback' | 'none';
-  /** The policy Codex enforces for the user, at its current version; null when none applies. */
-  policy: { id: string; name: string; version: number; sha256: string } | null;
-  matchedRule: { position: number; groupId: string; groupName: string } | null;
-  /** Every rule before the one that decided, with why it did not match. */
-  skippedRules: SkippedRule[];
-  reason: string;
-  /** The resolved document: exactly what Accept: application/toml returns. */
-  toml: string | null;
-  requirements: ParsedPolicy | null;
-}
-
-export async function userPolicy(db: Db, workspaceId: string, userRef: string): Promise<UserPolicyView> {
-  return consistentRead(db, async (db) => {
-    const user = await resolveUserRow(db, workspaceId, userRef);
-    const [{ rules, fallback }, groupIds] = await Promise.all([loadRulesAndFallback(db, workspaceId), repo.groupIdsOfUser(db, user.id)]);
-    const resolution = resolvePolicy({ active: user.active, groupIds: new Set(groupIds) }, rules, fallback);
-    const document = resolution.policy ? await repo.findVersion(db, resolution.policy.policyId, resolution.policy.version) : undefined;
-    const displayName = (user.resource).displayName;
-    return {
-      user: { id: user.id, userName: user.user_name, displayName: typeof displayName === 'string' ? displayName : null, active: user.active },
-      source: resolution.source,
-      policy: resolution.policy && document ? { id: resolution.policy.policyId, name: resolution.policy.policyName, version: resolution.policy.version, sha256: document.sha256 } : null,
-      matchedRule: resolution.rule ? { position: resolution.rule.position, groupId: resolution.rule.groupId!, groupName: resolution.rule.groupName ?? '' } : null,
-      skippedRules: resolution.skipped,
-      reason: resolution.reason,
-      toml: document?.toml ?? null,
-      requirements: (document?.parsed) ?? null,
-    };
-  });
-}
-
-export interface GroupPolicyView {
-  group: { id: string; displayName: string };
-  /** The rule that names this group, if any, and the policy it assigns. */
-  rule: { position: number; policy: { id: string; name: string; version: number } } | null;
-  /** Earlier rules: a member who is also in one of their groups gets that rule's policy instead. */
-  earlierRules: Array<{ position: number; groupId: string | null; groupName: string; policy: { id: string; name: string } }>;
-  /** What a member of only this group gets. */
-  policyForMembers: { id: string; name: string; version: number; source: 'rule' | 'fallback' } | null;
-  /** What the members actually get, counted by outcome (a deactivated member gets none). */
-  members: Array<{ count: number; active: boolean; source: 'rule' | 'fallback' | 'none'; policy: { id: string; name: string; version: number } | null; ruleGroupId: string | null }>;
-}
-
-export async function groupPolicy(db: Db, workspaceId: string, groupId: string): Promise<GroupPolicyView> {
-  return consistentRead(db, async (db) => {
-    const [group] = await repo.groupsByIds(db, workspaceId, [await resolveGroupRef(db, workspaceId, groupId)]);
-    if (!group) throw notFound('group', groupId);
-    const view = await assignmentView(db, workspaceId);
-    const rule = view.rules.find((r) => r.groupId === group.id) ?? null;
-    const earlier = view.rules.filter((r) => rule === null || r.position < rule.position);
-    const outcomes = await repo.groupMemberOutcomes(db, workspaceId, group.id);
-    return {
-      group: { id: group.id, displayName: group.display_name },
-      rule: rule ? { position: rule.position, policy: rule.policy } : null,
-      earlierRules: rule ? earlier.map((r) => ({ position: r.position, groupId: r.groupId, groupName: r.groupName, policy: { id: r.policy.id, name: r.policy.name } })) : [],
-      policyForMembers: rule ? { ...rule.policy, source: 'rule' } : view.fallback ? { ...view.fallback, source: 'fallback' } : null,
-      members: outcomes.map((o) => ({
-        count: Number(o.users),
-        active: o.active,
-        source: o.source ?? 'none',
-        policy: o.policy_id ? { id: o.policy_id, name: o.policy_name ?? '', version: Number(o.policy_version) } : null,
-        ruleGroupId: o.rule_group_id,
-      })),
-    };
-  });
-}
-
-export interface PolicyUser {
-  id: string;
-  userName: string;
-  displayName: string | null;
-  version: number;
-  source: 'rule' | 'fallback';
-  ruleGroupId: string | null;
-}
-
-export async function policyUsers(db: Db, workspaceId: string, policyId: string, query: { cursor?: string; limit: number; includeTotal?: boolean }): Promise<Page<PolicyUser> & { total?: number }> {
-  return consistentRead(db, async (db) => {
-    const policy = await repo.findPolicy(db, workspaceId, policyId);
-    if (!policy) throw notFound('policy', policyId);
-    const position = decodeCursor(query.cursor, 1);
-    if (position && !isUuid(position[0]!)) throw invalid('cursor', 'cursor is not a cursor this API returned');
-    const rows = await repo.policyUsersPage(db, workspaceId, policy.id, position?.[0], query.limit + 1);
-    const more = rows.length > query.limit;
-    const items = (more ? rows.slice(0, query.limit) : rows).map((r) => ({
-      id: r.id,
-      userName: r.user_name,
-      displayName: r.display_name,
-      version: r.policy_version,
-      source: r.source,
-      ruleGroupId: r.rule_group_id,
-    }));
-    const page: Page<PolicyUser> & { total?: number } = { items, nextCursor: more ? encodeCursor([items[items.length - 1]!.id]) : null };
-    if (query.includeTotal) page.total = await repo.countPolicyUsers(db, workspaceId, policy.id);
-    return page;
-  });
 }

@@ -10,7 +10,7 @@ import { conflict, DomainError, forbidden, invalid, notFound } from './admin-err
 import type { AdminPrincipal, CallerRole } from './admin-tokens.service.js';
 import type { TreeHead } from './audit-log.service.js';
 import { commit } from './commit.js';
-import { decodeCursor, encodeCursor } from './admin-directory.service.js';
+import { decodeCursor, keysetPage, rowsToRead, type Page } from './pagination.js';
 import { explainUsers } from './effective-access.service.js';
 import { causeOf, csvOf, escapeHtml, groupNameAtSql, holdersReport, LATEST, reasonOf, type CauseColumns, type Holder } from './reviews.service.js';
 
@@ -264,9 +264,8 @@ export async function listCampaigns(
   workspaceId: string,
   caller: Reviewer,
   query: { status?: 'open' | 'closed'; limit: number; cursor?: string },
-): Promise<{ items: CampaignView[]; nextCursor: string | null }> {
-  const position = decodeCursor(query.cursor, 2);
-  if (position && (Number.isNaN(Date.parse(position[0]!)) || !isUuid(position[1]!))) throw invalid('cursor', 'cursor is not a cursor this API returned');
+): Promise<Page<CampaignView>> {
+  const position = decodeCursor(query.cursor, 2, ([at, id]) => typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof id === 'string' && isUuid(id));
   return db.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
     // Not the evidence itself: a closed campaign's progress is read from it, frozen at close.
     let q = trx
@@ -278,9 +277,9 @@ export async function listCampaigns(
     if (!runsReviews(caller)) {
       q = q.where('id', 'in', trx.selectFrom('review_reviewers').select('campaign_id').where('principal', '=', caller.principal));
     }
-    if (position) q = q.where(sql<boolean>`(opened_at, id) < (${new Date(position[0]!)}, ${position[1]!}::uuid)`);
-    const rows = await q.orderBy('opened_at', 'desc').orderBy('id', 'desc').limit(query.limit + 1).execute();
-    const shown = rows.slice(0, query.limit);
+    if (position) q = q.where(sql<boolean>`(opened_at, id) < (${new Date(String(position[0]))}, ${String(position[1])}::uuid)`);
+    const rows = await q.orderBy('opened_at', 'desc').orderBy('id', 'desc').limit(rowsToRead(query.limit)).execute();
+    const { rows: shown, nextCursor } = keysetPage(rows, query.limit, (r) => [new Date(r.opened_at).toISOString(), r.id]);
     const reviewers = await reviewersOf(
       trx,
       shown.map((r) => r.id),
@@ -288,8 +287,7 @@ export async function listCampaigns(
     const items: CampaignView[] = [];
     // Open campaigns' progress is live: their decisions and changes are read now.
     for (const row of shown) items.push(viewOf(row, reviewers.get(row.id) ?? [], parsed(row.frozen_progress) ?? progressOf(await itemsOf(trx, row))));
-    const last = shown[shown.length - 1];
-    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor([new Date(last.opened_at).toISOString(), last.id]) : null };
+    return { items, nextCursor };
   });
 }
 

@@ -7,6 +7,7 @@ import { isUuid, uuidArray } from '../repositories/ids.js';
 import { DomainError, invalid } from './admin-errors.js';
 import { latestHead, type TreeHead } from './audit-log.service.js';
 import { historyGroupId, resolveUserId } from './audit-query.service.js';
+import { decodeCursor, keysetPage, rowsToRead } from './pagination.js';
 
 // Access reviews as of a date: who held a permission at instant `at`, since when, and the audit
 // events that granted it — read from the audit log alone (access.changed events carry each
@@ -362,7 +363,8 @@ export interface AccessTimelineEntry {
 /** Far enough ahead for "the group's latest name". */
 export const LATEST = new Date('9999-12-31T00:00:00Z');
 
-export async function accessTimeline(db: Db, workspaceId: string, userRef: string, page: { limit: number; beforeSeq?: number }): Promise<{ userId: string; userName: string | null; entries: AccessTimelineEntry[]; nextCursor: string | null }> {
+export async function accessTimeline(db: Db, workspaceId: string, userRef: string, page: { limit: number; cursor?: string }): Promise<{ userId: string; userName: string | null; entries: AccessTimelineEntry[]; nextCursor: string | null }> {
+  const beforeSeq = decodeCursor(page.cursor, 1, ([seq]) => Number.isSafeInteger(seq))?.[0] as number | undefined;
   const userId = await resolveUserId(db, workspaceId, userRef);
   const rows = await sql<{
     id: string;
@@ -379,9 +381,9 @@ export async function accessTimeline(db: Db, workspaceId: string, userRef: strin
       case when c.target_type = 'group' then ${groupNameAtSql(workspaceId, sql`c.target_id`, LATEST)} end as group_name
     from audit_events e left join audit_events c on c.id = e.cause_id
     where e.workspace_id = ${workspaceId} and e.target_type = 'user' and e.target_id = ${userId} and e.event_type = 'access.changed'
-      ${page.beforeSeq === undefined ? sql`` : sql`and e.seq < ${page.beforeSeq}`}
-    order by e.seq desc limit ${page.limit + 1}`.execute(db);
-  const shown = rows.rows.slice(0, page.limit);
+      ${beforeSeq === undefined ? sql`` : sql`and e.seq < ${beforeSeq}`}
+    order by e.seq desc limit ${rowsToRead(page.limit)}`.execute(db);
+  const { rows: shown, nextCursor } = keysetPage(rows.rows, page.limit, (r) => [Number(r.seq)]);
   const [userName] = (await sql<{ name: string | null }>`select ${userNameSql(workspaceId, sql`${userId}`)} as name`.execute(db)).rows.map((r) => r.name);
   return {
     userId,
@@ -400,7 +402,7 @@ export async function accessTimeline(db: Db, workspaceId: string, userRef: strin
         actor: { type: r.actor_type, id: r.actor_id, display: r.actor_display },
       };
     }),
-    nextCursor: rows.rows.length > page.limit ? String(shown[shown.length - 1]!.seq) : null,
+    nextCursor,
   };
 }
 

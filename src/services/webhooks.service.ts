@@ -7,7 +7,7 @@ import { isUuid } from '../repositories/ids.js';
 import { checkWebhookUrl, WebhookAddressError } from '../webhooks/address-guard.js';
 import { subscribes } from '../webhooks/outbox.js';
 import { newWebhookSecret } from '../webhooks/signing.js';
-import { decodeCursor, encodeCursor, type Page } from './admin-directory.service.js';
+import { decodeCursor, keysetPage, rowsToRead, type Page } from './pagination.js';
 import { invalid, notFound } from './admin-errors.js';
 import { commit } from './commit.js';
 
@@ -207,9 +207,7 @@ export async function listDeliveries(
   query: { status?: 'pending' | 'delivered'; cursor?: string; limit: number },
 ): Promise<Page<DeliveryView>> {
   await getWebhook(db, workspaceId, id);
-  const position = decodeCursor(query.cursor, 1);
-  const before = position ? Number(position[0]) : undefined;
-  if (before !== undefined && !Number.isSafeInteger(before)) throw invalid('cursor', 'cursor is not a cursor this API returned');
+  const before = decodeCursor(query.cursor, 1, ([seq]) => Number.isSafeInteger(seq))?.[0] as number | undefined;
   let q = db
     .selectFrom('webhook_deliveries as d')
     .innerJoin('audit_events as e', 'e.id', 'd.event_id')
@@ -221,18 +219,16 @@ export async function listDeliveries(
     )
     .where('d.endpoint_id', '=', id)
     .orderBy('d.event_seq', 'desc')
-    .limit(query.limit + 1);
+    .limit(rowsToRead(query.limit));
   if (query.status) q = q.where('d.status', '=', query.status);
   if (before !== undefined) q = q.where('d.event_seq', '<', before);
-  const rows = await q.execute();
-  const more = rows.length > query.limit;
-  const items = (more ? rows.slice(0, query.limit) : rows).map((r) => ({
+  const page = keysetPage(await q.execute(), query.limit, (r) => [Number(r.eventSeq)]);
+  const items = page.rows.map((r) => ({
     ...r,
     eventSeq: Number(r.eventSeq),
     recentAttempts: r.recentAttempts.map(({ attemptedAt, statusCode, latencyMs, error, responseExcerpt }) => ({ attemptedAt: new Date(attemptedAt), statusCode, latencyMs, error, responseExcerpt })),
   }));
-  const last = items[items.length - 1];
-  return { items, nextCursor: more && last ? encodeCursor([String(last.eventSeq)]) : null };
+  return { items, nextCursor: page.nextCursor };
 }
 
 /** Sends a delivery again (delivered or not), before the endpoint's other pending deliveries of later events. */

@@ -4,7 +4,7 @@ import type { AuditContext } from '../../src/audit/types.js';
 import { resolvePolicy, type PolicyRef, type RuleView } from '../../src/policies/resolve.js';
 import { recomputeUserPolicies } from '../../src/repositories/policies.repository.js';
 import { ensureWorkspace } from '../../src/repositories/workspaces.repository.js';
-import { recomputeEffectivePolicy } from '../../src/services/policies.service.js';
+import { recomputeEffectivePolicy } from '../../src/services/effective-policy.service.js';
 import { createTestDb } from '../helpers/db.js';
 
 // The set-based SQL recompute against the pure resolver, on random workspaces: users in any

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { AUDIT_EVENT_TYPES } from '../../src/audit/types.js';
 import { accessProjector } from '../../src/services/effective-access.service.js';
-import { policyProjector } from '../../src/services/policies.service.js';
+import { policyProjector } from '../../src/services/effective-policy.service.js';
 import { buildPolicyTestApp, json } from '../policies/helpers.js';
 
 // The commit step's projectors: each one has decided, for every event type of the catalogue,

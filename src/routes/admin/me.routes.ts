@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import fresh from 'fresh';
 import { myAccess } from '../../services/me.service.js';
 import { reviewerOf } from '../../services/review-campaigns.service.js';
-import { userPolicy } from '../../services/policies.service.js';
+import { userPolicy } from '../../services/effective-policy.service.js';
 import { EffectivePermissions } from './access-schemas.js';
 import { UserPolicy } from './policies.routes.js';
 import { errors } from './schemas.js';

@@ -2,6 +2,8 @@ import { Type, type FastifyPluginAsyncTypebox, type TSchema } from '@fastify/typ
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { adminAudit } from '../../plugins/admin-auth.js';
 import { DomainError } from '../../services/admin-errors.js';
+import * as effectivePolicy from '../../services/effective-policy.service.js';
+import * as assignment from '../../services/policy-assignment.service.js';
 import * as policies from '../../services/policies.service.js';
 import { Cursor, errors, GroupRefParam, Limit, Nullable, Page, Timestamp, UserRef, Uuid } from './schemas.js';
 import { POLICY_CHANGED_HEADER, sendWrite } from './write-result.js';
@@ -367,7 +369,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      policies.policyUsers(app.db, request.admin.workspaceId, request.params.id, {
+      effectivePolicy.policyUsers(app.db, request.admin.workspaceId, request.params.id, {
         cursor: request.query.cursor,
         limit: request.query.limit ?? 50,
         includeTotal: request.query.includeTotal,
@@ -381,7 +383,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags, summary: 'The ordered rules and the fallback', description: 'The ETag is the version to send as If-Match.', response: { 200: Assignment, ...errors() } },
     },
     async (request, reply) => {
-      const view = await policies.getAssignment(app.db, request.admin.workspaceId);
+      const view = await assignment.getAssignment(app.db, request.admin.workspaceId);
       return reply.header('etag', policies.etag(view.version)).send(view);
     },
   );
@@ -403,7 +405,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const write = await policies.replaceRules(app.db, adminAudit(request), request.body.rules, request.headers['if-match']);
+      const write = await assignment.replaceRules(app.db, adminAudit(request), request.body.rules, request.headers['if-match']);
       reply.header('etag', policies.etag(write.result.version));
       return sendWrite(reply, write);
     },
@@ -423,7 +425,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const write = await policies.setFallback(app.db, adminAudit(request), request.body.policyId, request.headers['if-match']);
+      const write = await assignment.setFallback(app.db, adminAudit(request), request.body.policyId, request.headers['if-match']);
       reply.header('etag', policies.etag(write.result.version));
       return sendWrite(reply, write);
     },
@@ -442,7 +444,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const write = await policies.setFallback(app.db, adminAudit(request), null, request.headers['if-match']);
+      const write = await assignment.setFallback(app.db, adminAudit(request), null, request.headers['if-match']);
       reply.header('etag', policies.etag(write.result.version));
       return sendWrite(reply, write);
     },
@@ -463,7 +465,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const result = await policies.userPolicy(app.db, request.admin.workspaceId, request.params.user);
+      const result = await effectivePolicy.userPolicy(app.db, request.admin.workspaceId, request.params.user);
       if (!wantsToml(request)) return reply.send(result);
       if (result.toml === null || result.policy === null) {
         throw new DomainError('not_found', `No policy applies to ${result.user.userName}: ${result.reason}`);
@@ -484,7 +486,7 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: GroupPolicy, ...errors(400, 404) },
       },
     },
-    async (request) => policies.groupPolicy(app.db, request.admin.workspaceId, request.params.id),
+    async (request) => effectivePolicy.groupPolicy(app.db, request.admin.workspaceId, request.params.id),
   );
 };
 

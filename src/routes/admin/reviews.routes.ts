@@ -1,5 +1,4 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { invalid } from '../../services/admin-errors.js';
 import { accessTimeline, groupSizeOverTime, holdersCsv, holdersHtml, holdersOverTime, holdersReport, reportFileName } from '../../services/reviews.service.js';
 import { Cursor, errors, GroupRefParam, Nullable, UserRef } from './schemas.js';
 
@@ -79,8 +78,7 @@ const reviewsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { limit, cursor } = request.query;
-      if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) throw invalid('cursor', 'is not a nextCursor this endpoint returned');
-      return accessTimeline(app.db, request.admin.workspaceId, request.params.user, { limit: limit ?? 50, beforeSeq: cursor === undefined ? undefined : Number(cursor) });
+      return accessTimeline(app.db, request.admin.workspaceId, request.params.user, { limit: limit ?? 50, cursor });
     },
   );
 
