@@ -1,11 +1,18 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
+import { documentScimRoute, SCIM_DOC_SCHEMAS } from '../routes/scim/route-docs.js';
 
 /** The OpenAPI document is generated from the route schemas: served at /openapi.json, browsable at /docs. */
 export default fp(
   async (app) => {
+    for (const schema of SCIM_DOC_SCHEMAS) app.addSchema(schema);
     await app.register(swagger, {
+      // The SCIM routes accept any object (the normaliser validates); the document shows the real bodies.
+      transform: ({ schema, url, route }) => ({
+        schema: documentScimRoute(url, [route.method].flat()[0] ?? '', schema as Record<string, unknown>),
+        url,
+      }),
       // Shared schemas appear under their $id (AdminError) rather than def-0, def-1, ...
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
       openapi: {
