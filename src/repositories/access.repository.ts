@@ -13,8 +13,17 @@ import type { PermissionRow, RoleMappingRow, RoleRow } from '../db/types.js';
 // ---------------------------------------------------------------------------------------------
 // Permissions
 
-export async function listPermissions(db: Executor, workspaceId: string): Promise<PermissionRow[]> {
-  return db.selectFrom('permissions').selectAll().where('workspace_id', '=', workspaceId).orderBy(sql`key collate "C"`).execute();
+/** A keyset page: the rows after `after` (the sort key of the previous page's last row), at most `limit`. */
+export interface KeysetPage {
+  after?: readonly (string | number)[];
+  limit: number;
+}
+
+/** The catalogue by key; a page of it when asked. */
+export async function listPermissions(db: Executor, workspaceId: string, page?: KeysetPage): Promise<PermissionRow[]> {
+  let query = db.selectFrom('permissions').selectAll().where('workspace_id', '=', workspaceId).orderBy(sql`key collate "C"`);
+  if (page?.after) query = query.where(sql<boolean>`key collate "C" > ${String(page.after[0])}`);
+  return (page ? query.limit(page.limit) : query).execute();
 }
 
 export async function findPermission(db: Executor, workspaceId: string, key: string): Promise<PermissionRow | undefined> {
@@ -65,7 +74,7 @@ export interface RoleWithPermissions extends RoleRow {
   permissions: Record<string, Effect>;
 }
 
-async function withPermissions(db: Executor, rows: RoleRow[]): Promise<RoleWithPermissions[]> {
+async function withPermissions<R extends RoleRow>(db: Executor, rows: R[]): Promise<Array<R & { permissions: Record<string, Effect> }>> {
   if (rows.length === 0) return [];
   const settings = await db
     .selectFrom('role_permissions')
@@ -82,8 +91,11 @@ async function withPermissions(db: Executor, rows: RoleRow[]): Promise<RoleWithP
   return rows.map((r) => ({ ...r, permissions: byRole.get(r.id)! }));
 }
 
-export async function listRoles(db: Executor, workspaceId: string): Promise<RoleWithPermissions[]> {
-  const rows = await db.selectFrom('roles').selectAll().where('workspace_id', '=', workspaceId).orderBy(sql`lower(name)`).orderBy('id').execute();
+/** Roles by lower(name), then id; a page of them when asked (keyset [lower(name), id]). */
+export async function listRoles(db: Executor, workspaceId: string, page?: KeysetPage): Promise<Array<RoleWithPermissions & { sort_key: string }>> {
+  let query = db.selectFrom('roles').selectAll().select(sql<string>`lower(name)`.as('sort_key')).where('workspace_id', '=', workspaceId).orderBy(sql`lower(name)`).orderBy('id');
+  if (page?.after) query = query.where(sql<boolean>`(lower(name), id) > (${String(page.after[0])}, ${String(page.after[1])}::uuid)`);
+  const rows = await (page ? query.limit(page.limit) : query).execute();
   return withPermissions(db, rows);
 }
 
@@ -178,12 +190,17 @@ const matchedGroupsSql = sql<Array<{ id: string; displayName: string }>>`coalesc
   ) as g
 ), '[]'::json)`;
 
-export async function listMappings(db: Executor, workspaceId: string, filter: MappingFilter = {}): Promise<MappingWithGroup[]> {
+/**
+ * Mappings by role name, then creation (to the millisecond, the cursor's precision), then id; a
+ * page of them when asked (keyset [lower(role name), created_at in ms, id]).
+ */
+export async function listMappings(db: Executor, workspaceId: string, filter: MappingFilter = {}, page?: KeysetPage): Promise<Array<MappingWithGroup & { sort_key: string; created_ms: number }>> {
   let query = db
     .selectFrom('role_mappings as m')
     .innerJoin('roles as r', 'r.id', 'm.role_id')
     .selectAll('m')
     .select(['r.name as role_name', matchedGroupsSql.as('matched_groups')])
+    .select([sql<string>`lower(r.name)`.as('sort_key'), sql<number>`(extract(epoch from date_trunc('milliseconds', m.created_at)) * 1000)::bigint`.as('created_ms')])
     .where('m.workspace_id', '=', workspaceId);
   if (filter.roleId) query = query.where('m.role_id', '=', filter.roleId);
   if (filter.groupId) {
@@ -199,7 +216,12 @@ export async function listMappings(db: Executor, workspaceId: string, filter: Ma
       ),
     );
   }
-  return query.orderBy(sql`lower(r.name)`).orderBy('m.created_at').orderBy('m.id').execute();
+  if (page?.after) {
+    const [name, createdMs, id] = page.after;
+    query = query.where(sql<boolean>`(lower(r.name), date_trunc('milliseconds', m.created_at), m.id) > (${String(name)}, ${new Date(Number(createdMs))}, ${String(id)}::uuid)`);
+  }
+  query = query.orderBy(sql`lower(r.name)`).orderBy(sql`date_trunc('milliseconds', m.created_at)`).orderBy('m.id');
+  return (page ? query.limit(page.limit) : query).execute();
 }
 
 export async function findMapping(db: Executor, workspaceId: string, id: string): Promise<MappingWithGroup | undefined> {

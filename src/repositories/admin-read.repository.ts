@@ -100,16 +100,16 @@ export interface UserGroupRef {
   external_id: string | null;
 }
 
-export async function groupsOfUser(db: Executor, workspaceId: string, userId: string): Promise<UserGroupRef[]> {
-  return db
+/** A page of a user's groups by lower(displayName), then id (keyset [lower(displayName), id]). */
+export async function groupsOfUser(db: Executor, workspaceId: string, userId: string, page: { after?: readonly (string | number)[]; limit: number }): Promise<Array<UserGroupRef & { sort_key: string }>> {
+  let query = db
     .selectFrom('group_members as m')
     .innerJoin('groups as g', 'g.id', 'm.group_id')
-    .select(['g.id', 'g.display_name', 'g.external_id'])
+    .select(['g.id', 'g.display_name', 'g.external_id', sql<string>`lower(g.display_name)`.as('sort_key')])
     .where('m.workspace_id', '=', workspaceId)
-    .where('m.user_id', '=', userId)
-    .orderBy(sql`lower(g.display_name)`)
-    .orderBy('g.id')
-    .execute();
+    .where('m.user_id', '=', userId);
+  if (page.after) query = query.where(sql<boolean>`(lower(g.display_name), g.id) > (${String(page.after[0])}, ${String(page.after[1])}::uuid)`);
+  return query.orderBy(sql`lower(g.display_name)`).orderBy('g.id').limit(page.limit).execute();
 }
 
 export type GroupWithCount = GroupRow & { member_count: number; sort_key: string };

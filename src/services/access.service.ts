@@ -24,6 +24,7 @@ import { isUuid } from '../repositories/ids.js';
 import { recomputeAccess } from '../repositories/effective-access.repository.js';
 import { commit } from './commit.js';
 import { accessChangedEvent, type AccessChange } from './effective-access.service.js';
+import { decodeCursor, keysetPage, rowsToRead, type Page } from './pagination.js';
 
 // Admin use-cases of the access model: the permission catalogue, roles, mappings, direct
 // role assignments, the default role and the resolution strategy. Each write is one transaction
@@ -63,6 +64,13 @@ function toPermissionView(p: PermissionRow): PermissionView {
 
 export async function listPermissions(db: Executor, workspaceId: string): Promise<PermissionView[]> {
   return (await access.listPermissions(db, workspaceId)).map(toPermissionView);
+}
+
+/** A page of the catalogue by key. */
+export async function permissionsPage(db: Executor, workspaceId: string, query: { cursor?: string; limit: number }): Promise<Page<PermissionView>> {
+  const after = decodeCursor(query.cursor, 1, ([key]) => typeof key === 'string');
+  const page = keysetPage(await access.listPermissions(db, workspaceId, { after, limit: rowsToRead(query.limit) }), query.limit, (p) => [p.key]);
+  return { items: page.rows.map(toPermissionView), nextCursor: page.nextCursor };
 }
 
 export async function getPermission(db: Executor, workspaceId: string, key: string): Promise<PermissionView> {
@@ -156,9 +164,12 @@ function toRoleView(r: access.RoleWithPermissions, defaultRoleId: string | null)
   };
 }
 
-export async function listRoles(db: Executor, workspaceId: string): Promise<RoleView[]> {
-  const [roles, settings] = await Promise.all([access.listRoles(db, workspaceId), access.getSettings(db, workspaceId)]);
-  return roles.map((r) => toRoleView(r, settings.defaultRoleId));
+/** A page of the roles by name (case-insensitive), then id. */
+export async function rolesPage(db: Executor, workspaceId: string, query: { cursor?: string; limit: number }): Promise<Page<RoleView>> {
+  const after = decodeCursor(query.cursor, 2, ([name, id]) => typeof name === 'string' && typeof id === 'string' && isUuid(id));
+  const [roles, settings] = await Promise.all([access.listRoles(db, workspaceId, { after, limit: rowsToRead(query.limit) }), access.getSettings(db, workspaceId)]);
+  const page = keysetPage(roles, query.limit, (r) => [r.sort_key, r.id]);
+  return { items: page.rows.map((r) => toRoleView(r, settings.defaultRoleId)), nextCursor: page.nextCursor };
 }
 
 /** A role by id, or by name (case-insensitive). */
@@ -357,6 +368,14 @@ export async function listMappings(db: Executor, workspaceId: string, filter: { 
   if (filter.roleId !== undefined) f.roleId = checkUuid(filter.roleId, 'roleId');
   if (filter.groupId !== undefined) f.groupId = checkUuid(filter.groupId, 'groupId');
   return (await access.listMappings(db, workspaceId, f)).map(toMappingView);
+}
+
+/** A page of the mappings by role name, then creation, then id; optionally of one role or matching one group. */
+export async function mappingsPage(db: Executor, workspaceId: string, query: { roleId?: string; groupId?: string; cursor?: string; limit: number }): Promise<Page<MappingView>> {
+  const after = decodeCursor(query.cursor, 3, ([name, ms, id]) => typeof name === 'string' && Number.isSafeInteger(ms) && typeof id === 'string' && isUuid(id));
+  const rows = await access.listMappings(db, workspaceId, { roleId: query.roleId?.toLowerCase(), groupId: query.groupId?.toLowerCase() }, { after, limit: rowsToRead(query.limit) });
+  const page = keysetPage(rows, query.limit, (m) => [m.sort_key, Number(m.created_ms), m.id]);
+  return { items: page.rows.map(toMappingView), nextCursor: page.nextCursor };
 }
 
 export async function getMapping(db: Executor, workspaceId: string, id: string): Promise<MappingView> {

@@ -112,10 +112,12 @@ export async function getUser(db: Db, workspaceId: string, ref: string): Promise
   return toAdminUser(await resolveUserRow(db, workspaceId, ref));
 }
 
-export async function groupsOfUser(db: Db, workspaceId: string, ref: string): Promise<{ user: AdminUser; groups: AdminGroupRef[] }> {
+/** A page of a user's groups by displayName (case-insensitive), then id; the user beside it. */
+export async function groupsOfUser(db: Db, workspaceId: string, ref: string, query: { cursor?: string; limit: number }): Promise<Page<AdminGroupRef> & { user: AdminUser }> {
+  const after = decodeCursor(query.cursor, 2, ([name, id]) => typeof name === 'string' && typeof id === 'string' && isUuid(id));
   const row = await resolveUserRow(db, workspaceId, ref);
-  const groups = await read.groupsOfUser(db, workspaceId, row.id);
-  return { user: toAdminUser(row), groups: groups.map((g) => ({ id: g.id, displayName: g.display_name, externalId: g.external_id })) };
+  const page = keysetPage(await read.groupsOfUser(db, workspaceId, row.id, { after, limit: rowsToRead(query.limit) }), query.limit, (g) => [g.sort_key, g.id]);
+  return { user: toAdminUser(row), items: page.rows.map((g) => ({ id: g.id, displayName: g.display_name, externalId: g.external_id })), nextCursor: page.nextCursor };
 }
 
 export async function listGroups(db: Db, workspaceId: string, query: { search?: string; cursor?: string; limit: number }): Promise<Page<AdminGroup>> {

@@ -13,7 +13,7 @@ import {
   initWorkspaceAccess,
   listMappings,
   listPermissions,
-  listRoles,
+  rolesPage,
   listUserRoles,
   unassignRole,
   updateAccessSettings,
@@ -30,7 +30,7 @@ import { auditOf, clearAccess, insertGroup, insertUsers, lastSeq, latestEvent, s
 t.test('a new workspace is seeded with the recommended model; init is idempotent and audited', async (t) => {
   const { db, workspaceId: ws } = await createTestDb(t);
   t.same((await listPermissions(db, ws)).map((p) => p.key), RECOMMENDED_PERMISSIONS.map((p) => p.key).sort());
-  const roles = await listRoles(db, ws);
+  const roles = (await rolesPage(db, ws, { limit: 50 })).items;
   t.same(roles.map((r) => r.name).sort(), [...RECOMMENDED_ROLES.map((r) => r.name), 'Default'].sort());
   t.ok(roles.find((r) => r.name === 'Default')!.isDefault);
   t.same(roles.find((r) => r.name === 'Restricted')!.permissions.codex_local, 'deny');

@@ -25,7 +25,7 @@ const groups: string[] = [];
 for (const [i, displayName] of GROUP_NAMES.entries()) {
   groups.push(json(await scim('POST', '/Groups', { schemas: [GROUP], displayName, members: users.filter((_, u) => (u + i) % 3 === 0).map((value) => ({ value })) })).id);
 }
-const roles: Array<{ id: string; name: string }> = json(await api('GET', '/roles'));
+const roles: Array<{ id: string; name: string }> = json(await api('GET', '/roles')).items;
 const policyIds: string[] = [];
 for (const name of ['Strict', 'Open']) {
   const toml = name === 'Strict' ? 'allowed_sandbox_modes = ["read-only"]\n' : 'allowed_sandbox_modes = ["read-only", "workspace-write"]\n';

@@ -113,7 +113,7 @@ async function consoleTests(t: Tap, executablePath: string): Promise<void> {
     await page.goto(`${base}/console/#/roles`);
     await page.waitForSelector('#role-editor-title');
     await axe(page, 'roles and mappings');
-    const roles = json(await api('GET', '/roles')) as Array<{ id: string; name: string; permissions: Record<string, string> }>;
+    const roles = json(await api('GET', '/roles')).items as Array<{ id: string; name: string; permissions: Record<string, string> }>;
     const codexCloud = roles.find((r) => r.name === 'Codex Cloud')!;
     await page.select('#edit-role', codexCloud.id);
     await page.select('#edit-permission', 'agent_internet');

@@ -51,6 +51,19 @@ export async function api<T = unknown>(path: string, call: Call = {}): Promise<T
   return (res.status === 204 ? null : await res.json()) as T;
 }
 
+/** Every item of a paged list, following nextCursor (the catalogue, roles and mappings are short). */
+export async function all<T>(path: string): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: { items: T[]; nextCursor: string | null } = await api(`${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
 export const q = (params: Record<string, string | number | undefined | null>): string => {
   const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '') as Array<[string, string | number]>;
   return entries.length === 0 ? '' : `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)])).toString()}`;

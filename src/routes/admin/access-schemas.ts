@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { MAX_DECISION_USERS } from '../../services/decisions.service.js';
 import { MAX_BATCH } from '../../services/effective-access.service.js';
-import { Nullable, Uuid } from './schemas.js';
+import { Cursor, Limit, Nullable, Uuid } from './schemas.js';
 
 // Schemas of the access-model routes (permissions, roles, mappings, assignments, settings,
 // effective permissions). The services validate the meaning (a key of the catalogue, an existing
@@ -111,7 +111,7 @@ export const CreateMapping = Type.Object(
   },
 );
 
-export const MappingQuery = Type.Object({ roleId: Type.Optional(Uuid), groupId: Type.Optional(Uuid) });
+export const MappingQuery = Type.Object({ roleId: Type.Optional(Uuid), groupId: Type.Optional(Uuid), limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) });
 
 export const DirectRole = Type.Object({ roleId: Uuid, roleName: Type.String(), assignedAt: DateTime }, { title: 'DirectRoleAssignment' });
 

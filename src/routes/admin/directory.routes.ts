@@ -50,10 +50,11 @@ const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['Users and groups'],
         summary: "A user's groups",
         params: Type.Object({ user: UserRef }),
-        response: { 200: Type.Object({ user: AdminUser, groups: Type.Array(GroupRef) }), ...errors(404, 409) },
+        querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        response: { 200: Type.Object({ user: AdminUser, items: Type.Array(GroupRef), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { title: 'AdminUserGroupPage' }), ...errors(400, 404, 409) },
       },
     },
-    async (request) => directory.groupsOfUser(app.db, request.admin.workspaceId, request.params.user),
+    async (request) => directory.groupsOfUser(app.db, request.admin.workspaceId, request.params.user, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
   );
 
   app.get(

@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { adminAudit } from '../../plugins/admin-auth.js';
 import * as accessService from '../../services/access.service.js';
 import { CreateMapping, Mapping, MappingQuery } from './access-schemas.js';
-import { errors, Uuid } from './schemas.js';
+import { errors, Page, Uuid } from './schemas.js';
 import { sendWrite, WRITE_NOTE } from './write-result.js';
 
 // Group → role mappings. A mapping names its group by SCIM id, externalId or displayName; change
@@ -16,9 +16,9 @@ const mappingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/mappings',
     {
       config: { adminAccess: 'read' },
-      schema: { tags, summary: 'List mappings', description: 'Optionally only those of one role or matching one group.', querystring: MappingQuery, response: { 200: Type.Array(Mapping), ...errors(400) } },
+      schema: { tags, summary: 'List mappings, by role name', description: 'Optionally only those of one role or matching one group.', querystring: MappingQuery, response: { 200: Page(Mapping, 'MappingPage'), ...errors(400) } },
     },
-    async (request) => accessService.listMappings(app.db, request.admin.workspaceId, request.query),
+    async (request) => accessService.mappingsPage(app.db, request.admin.workspaceId, { ...request.query, limit: request.query.limit ?? 50 }),
   );
 
   app.post(

@@ -3,7 +3,7 @@ import { adminAudit } from '../../plugins/admin-auth.js';
 import * as accessService from '../../services/access.service.js';
 import { permissionHolders } from '../../services/effective-access.service.js';
 import { CreatePermission, HoldersPage, HoldersQuery, KeyParams, Permission, UpdatePermission } from './access-schemas.js';
-import { errors } from './schemas.js';
+import { Cursor, errors, Limit, Page } from './schemas.js';
 import { sendWrite, WRITE_NOTE } from './write-result.js';
 
 // The permission catalogue (data, not code: new Codex toggles are added here) and its holders.
@@ -13,8 +13,8 @@ const tags = ['Permissions'];
 const permissionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/permissions',
-    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List the permission catalogue', response: { 200: Type.Array(Permission), ...errors() } } },
-    async (request) => accessService.listPermissions(app.db, request.admin.workspaceId),
+    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List the permission catalogue, by key', querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }), response: { 200: Page(Permission, 'PermissionPage'), ...errors(400) } } },
+    async (request) => accessService.permissionsPage(app.db, request.admin.workspaceId, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
   );
 
   app.post(

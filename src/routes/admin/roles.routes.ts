@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { adminAudit } from '../../plugins/admin-auth.js';
 import * as accessService from '../../services/access.service.js';
 import { CreateRole, Role, RoleParams, UpdateRole } from './access-schemas.js';
-import { errors } from './schemas.js';
+import { Cursor, errors, Limit, Page } from './schemas.js';
 import { sendWrite, WRITE_NOTE } from './write-result.js';
 
 // Custom roles: a name, a description, and allow / deny / inherit per permission.
@@ -12,8 +12,8 @@ const tags = ['Roles'];
 const rolesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/roles',
-    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List roles', response: { 200: Type.Array(Role), ...errors() } } },
-    async (request) => accessService.listRoles(app.db, request.admin.workspaceId),
+    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List roles, by name', querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }), response: { 200: Page(Role, 'RolePage'), ...errors(400) } } },
+    async (request) => accessService.rolesPage(app.db, request.admin.workspaceId, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
   );
 
   app.post(

@@ -30,7 +30,7 @@ t.test('access model over the admin API', async (t) => {
   };
 
   t.test('permissions', async (t) => {
-    const list = json(await api('GET', '/permissions'));
+    const list = json(await api('GET', '/permissions')).items;
     t.ok(list.some((p: { key: string }) => p.key === 'codex_local'), 'seeded catalogue');
 
     const created = await api('POST', '/permissions', { body: { key: 'codex_mobile', description: 'Codex on phones' } });
@@ -79,7 +79,7 @@ t.test('access model over the admin API', async (t) => {
 
     t.equal(json(await api('GET', '/roles/reviewers')).id, role.id, 'by name');
     t.equal(json(await api('GET', `/roles/${role.id}`)).name, 'Reviewers', 'by id');
-    t.ok(json(await api('GET', '/roles')).some((r: { id: string }) => r.id === role.id));
+    t.ok(json(await api('GET', '/roles')).items.some((r: { id: string }) => r.id === role.id));
 
     const merged = json(await api('PATCH', `/roles/${role.id}`, { body: { permissions: { codex_local: 'allow', codex_cloud: 'inherit' } } }));
     t.same(merged.permissions, { code_review: 'allow', codex_local: 'allow' }, 'merge: inherit removes, others stay');
@@ -102,7 +102,7 @@ t.test('access model over the admin API', async (t) => {
 
   t.test('mappings, direct roles, default role, settings and the effective permissions they produce', async (t) => {
     const ada = await user('ada@example.com', { emails: [{ value: 'ada.lovelace@example.org', type: 'work' }] });
-    const roles = json(await api('GET', '/roles')) as Array<{ id: string; name: string }>;
+    const roles = json(await api('GET', '/roles')).items as Array<{ id: string; name: string }>;
     const roleId = (name: string) => roles.find((r) => r.name === name)!.id;
 
     // A mapping by displayName works before the IdP pushes the group.
@@ -121,7 +121,7 @@ t.test('access model over the admin API', async (t) => {
 
     const pilotsGroup = await group('codex-pilots', [ada]);
     await group('codex-local-users', [ada]);
-    t.same(json(await api('GET', `/mappings?roleId=${pilots.id}`)).map((m: { matchedGroups: Array<{ id: string }> }) => m.matchedGroups.map((g) => g.id)), [[pilotsGroup]]);
+    t.same(json(await api('GET', `/mappings?roleId=${pilots.id}`)).items.map((m: { matchedGroups: Array<{ id: string }> }) => m.matchedGroups.map((g) => g.id)), [[pilotsGroup]]);
 
     const byId = json(await api('GET', `/users/${ada}/effective-permissions`));
     const byUserName = json(await api('GET', '/users/ADA@example.com/effective-permissions'));
@@ -197,6 +197,43 @@ t.test('access model over the admin API', async (t) => {
     t.equal((await api('GET', `/mappings/${mappingId}`)).statusCode, 404);
 
     t.equal((await api('GET', '/users/nobody@example.com/effective-permissions')).statusCode, 404);
+  });
+
+  t.test('the catalogue, roles and mappings are keyset pages like every list', async (t) => {
+    const walk = async (path: string, limit: number) => {
+      const seen: Array<Record<string, unknown>> = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const sep = path.includes('?') ? '&' : '?';
+        const res = await api('GET', `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        t.equal(res.statusCode, 200, `${path} page ${pages + 1}`);
+        const page = json(res) as { items: Array<Record<string, unknown>>; nextCursor: string | null };
+        t.ok(page.items.length <= limit);
+        seen.push(...page.items);
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor && pages < 50);
+      return { seen, pages };
+    };
+    // Roles whose names sort among the seeded ones, in another case, to cross page boundaries.
+    for (const name of ['alpha', 'Beta', 'codex zulu', 'DELTA']) await api('POST', '/roles', { body: { name } });
+    const roles = await walk('/roles', 2);
+    const all = json(await api('GET', '/roles?limit=500')).items as Array<{ id: string; name: string }>;
+    t.same(roles.seen.map((r) => r.id), all.map((r) => r.id), 'pages of 2 add up to the whole list, in the same order');
+    t.ok(roles.pages >= 4);
+    t.same(all.map((r) => r.name.toLowerCase()), all.map((r) => r.name.toLowerCase()).sort(), 'by name, case-insensitive');
+    const permissions = await walk('/permissions', 3);
+    t.same(permissions.seen.map((p) => p.key), (json(await api('GET', '/permissions?limit=500')).items as Array<{ key: string }>).map((p) => p.key));
+    const alpha = all.find((r) => r.name === 'alpha')!;
+    for (const group of ['g-one', 'g-two', 'g-three']) await api('POST', '/mappings', { body: { roleId: alpha.id, groupDisplayName: group } });
+    const mappings = await walk('/mappings', 2);
+    t.same(mappings.seen.map((m) => m.id), (json(await api('GET', '/mappings?limit=500')).items as Array<{ id: string }>).map((m) => m.id));
+    t.equal((await walk(`/mappings?roleId=${alpha.id}`, 1)).seen.length, 3, 'a filtered list pages too');
+    for (const path of ['/roles', '/permissions', '/mappings']) {
+      const bad = await api('GET', `${path}?cursor=garbage`);
+      t.equal(bad.statusCode, 400, `${path}: a cursor this API did not issue`);
+    }
   });
 
   t.test('holders pages and the batch', async (t) => {

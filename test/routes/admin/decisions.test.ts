@@ -42,7 +42,7 @@ t.test('a decision token: allow or deny per user and permission, with why', asyn
 });
 
 t.test('without a permission list: every permission of the catalogue, in one request for many users', async (t) => {
-  const catalogue = json(await api('GET', '/permissions')).map((p: { key: string }) => p.key);
+  const catalogue = json(await api('GET', '/permissions')).items.map((p: { key: string }) => p.key);
   const res = await api('POST', '/decisions', { as: 'compliance', body: { users: [ada, bob] } });
   t.equal(res.statusCode, 200, 'any admin role may ask too');
   const decisions = json(res).decisions as Array<{ userId: string; permission: string; allow: boolean }>;

@@ -98,8 +98,9 @@ t.test('users and groups for admins', async (t) => {
   t.test("GET /users/{user}/groups", async (t) => {
     const res = json(await api('GET', '/users/ada@example.com/groups'));
     t.equal(res.user.id, ids['ada@example.com']);
-    t.same(res.groups, [{ id: pioneers.id, displayName: 'pioneers', externalId: 'grp-pioneers' }]);
-    t.same(json(await api('GET', `/users/${ids['Linus@Example.com']}/groups`)).groups, []);
+    t.same(res.items, [{ id: pioneers.id, displayName: 'pioneers', externalId: 'grp-pioneers' }]);
+    t.equal(res.nextCursor, null);
+    t.same(json(await api('GET', `/users/${ids['Linus@Example.com']}/groups`)).items, []);
     t.equal((await api('GET', '/users/nobody/groups')).statusCode, 404);
   });
 

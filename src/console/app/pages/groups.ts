@@ -1,4 +1,4 @@
-import { api, enc, q } from '../api.js';
+import { all, api, enc, q } from '../api.js';
 import { lineChart } from '../chart.js';
 import { h, link, show, table, when } from '../dom.js';
 import type { Page } from '../main.js';
@@ -23,7 +23,7 @@ export async function groupPage(page: Page, ref: string, cursor?: string): Promi
   const group = await api<{ id: string; displayName: string; externalId: string | null; memberCount: number }>(`/groups/${id}`);
   const [members, mappings, policy, size, history] = await Promise.all([
     api<{ items: Array<{ id: string; userName: string; displayName: string | null; active: boolean }>; nextCursor: string | null }>(`/groups/${id}/members${q({ limit: 50, cursor })}`),
-    api<Array<{ id: string; roleName: string; group: { by: string; value: string } }>>(`/mappings?groupId=${enc(group.id)}`),
+    all<{ id: string; roleName: string; group: { by: string; value: string } }>(`/mappings?groupId=${enc(group.id)}`),
     api<{ rule: { position: number; policy: { name: string } } | null; earlierRules: unknown[] }>(`/groups/${id}/policy`),
     api<{ days: Array<{ date: string; count: number }> }>(`/groups/${id}/size-over-time?days=30`),
     api<{ items: Array<{ occurredAt: string; type: string; data: Record<string, unknown>; actor: { type: string; id: string; display?: string | null } }> }>(`/groups/${id}/history?order=desc&limit=50`),

@@ -1,4 +1,4 @@
-import { api, enc, q } from '../api.js';
+import { all, api, enc, q } from '../api.js';
 import { lineChart } from '../chart.js';
 import { h, link, show, table } from '../dom.js';
 import type { Page } from '../main.js';
@@ -6,7 +6,7 @@ import type { Page } from '../main.js';
 // Permissions: the catalogue; one permission's holders (paged) and their number over time.
 
 export async function permissionsPage(page: Page): Promise<void> {
-  const permissions = await api<Array<{ key: string; description: string; baseline: boolean }>>('/permissions');
+  const permissions = await all<{ key: string; description: string; baseline: boolean }>('/permissions');
   show(page.main, h('h1', {}, 'Permissions'), table('The permission catalogue', ['Permission', 'Description', 'Baseline'], permissions.map((p) => [link(`#/permissions/${enc(p.key)}`, p.key), p.description, p.baseline ? 'on' : 'off'])));
 }
 

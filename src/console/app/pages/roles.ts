@@ -1,4 +1,4 @@
-import { api, canEdit, enc } from '../api.js';
+import { all, canEdit, enc } from '../api.js';
 import { h, show, table } from '../dom.js';
 import type { Page } from '../main.js';
 import { confirmChange } from '../preview.js';
@@ -23,7 +23,7 @@ interface Mapping {
 }
 
 export async function rolesPage(page: Page): Promise<void> {
-  const [roles, mappings, permissions] = await Promise.all([api<Role[]>('/roles'), api<Mapping[]>('/mappings'), api<Array<{ key: string }>>('/permissions')]);
+  const [roles, mappings, permissions] = await Promise.all([all<Role>('/roles'), all<Mapping>('/mappings'), all<{ key: string }>('/permissions')]);
   const editable = canEdit(page.session);
   const effects = (role: Role) => Object.entries(role.permissions).map(([key, effect]) => `${key}: ${effect}`).join(', ') || 'inherits every baseline';
   show(

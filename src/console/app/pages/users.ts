@@ -1,4 +1,4 @@
-import { api, enc, q } from '../api.js';
+import { all, api, enc, q } from '../api.js';
 import { h, link, show, table, when } from '../dom.js';
 import type { Page } from '../main.js';
 
@@ -55,7 +55,7 @@ export async function userPage(page: Page, ref: string): Promise<void> {
   const id = enc(ref);
   const [effective, groups, roles, policy, timeline] = await Promise.all([
     api<{ user: { id: string; userName: string; displayName: string | null; email: string | null; active: boolean }; strategy: string; usedDefaultRole: boolean; roles: Array<{ roleName: string }>; permissions: Permission[] }>(`/users/${id}/effective-permissions`),
-    api<{ groups: Array<{ id: string; displayName: string }> }>(`/users/${id}/groups`),
+    all<{ id: string; displayName: string }>(`/users/${id}/groups`),
     api<Array<{ roleName: string; assignedAt: string }>>(`/users/${id}/roles`),
     api<{ policy: { id: string; name: string; version: number } | null; reason: string }>(`/users/${id}/policy`),
     api<{ entries: TimelineEntry[]; nextCursor: string | null }>(`/users/${id}/access-timeline?limit=100`),
@@ -71,7 +71,7 @@ export async function userPage(page: Page, ref: string): Promise<void> {
     ),
     h('section', { 'aria-labelledby': 'groups-title' },
       h('h2', { id: 'groups-title' }, 'Groups and roles'),
-      h('ul', {}, groups.groups.map((g) => h('li', {}, link(`#/groups/${enc(g.id)}`, g.displayName)))),
+      h('ul', {}, groups.map((g) => h('li', {}, link(`#/groups/${enc(g.id)}`, g.displayName)))),
       h('p', {}, `Roles: ${effective.roles.map((r) => r.roleName).join(', ') || 'none'}`, roles.length > 0 ? ` (assigned directly: ${roles.map((r) => r.roleName).join(', ')})` : ''),
     ),
     h('section', { 'aria-labelledby': 'policy-title' },
