@@ -20,7 +20,9 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-const FAST: WebhookConfig = { allowHosts: [], timeoutMs: 300, retryForMs: 60_000, retryBaseMs: 20, retryMaxMs: 200, pollIntervalMs: 25 };
+// The timeout is long enough for a loaded 2-core CI machine to answer in time (at 300 ms a 500
+// answered under load was logged as a timeout); the one stalled attempt waits it out.
+const FAST: WebhookConfig = { allowHosts: [], timeoutMs: 1500, retryForMs: 60_000, retryBaseMs: 20, retryMaxMs: 200, pollIntervalMs: 25 };
 
 async function app(t: Teardown, webhooks: Partial<WebhookConfig> = {}): Promise<AdminTestApp> {
   return buildAdminTestApp(t, { webhooks: { ...FAST, ...webhooks }, auditLog: { ...testConfig().auditLog, sealIntervalMs: 50 }, metricsToken: new Secret(METRICS_TOKEN) });
