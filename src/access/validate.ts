@@ -5,7 +5,7 @@ import { EFFECT_SETTINGS, RESOLUTION_STRATEGIES, type EffectSetting, type Resolu
 // API can answer 400 { field, message } without knowing the rules.
 
 // Lower-case ASCII (the migration's CHECK): sorts identically in JavaScript and SQL, safe in URLs.
-const PERMISSION_KEY = /^[a-z][a-z0-9_]{0,63}$/;
+export const PERMISSION_KEY = /^[a-z][a-z0-9_]{0,63}$/;
  
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

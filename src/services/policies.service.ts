@@ -21,8 +21,8 @@ type Trx = Transaction<Database>;
 
 export const MAX_TOML_BYTES = 256 * 1024;
 export const MAX_RULES = 10_000; // one per group at most, and a workspace has up to 10,000 groups
-const MAX_NAME = 200;
-const MAX_DESCRIPTION = 2000;
+export const MAX_POLICY_NAME = 200;
+export const MAX_POLICY_DESCRIPTION = 2000;
 
 // ---- views ---------------------------------------------------------------------------------
 
@@ -88,14 +88,14 @@ export interface PolicyWrite<T> {
 function checkName(value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw invalid('name', 'name must be a non-empty string');
   const name = value.trim();
-  if (name.length > MAX_NAME) throw invalid('name', `name must be at most ${MAX_NAME} characters`);
+  if (name.length > MAX_POLICY_NAME) throw invalid('name', `name must be at most ${MAX_POLICY_NAME} characters`);
   return name;
 }
 
 function checkDescription(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'string') throw invalid('description', 'description must be a string or null');
-  if (value.length > MAX_DESCRIPTION) throw invalid('description', `description must be at most ${MAX_DESCRIPTION} characters`);
+  if (value.length > MAX_POLICY_DESCRIPTION) throw invalid('description', `description must be at most ${MAX_POLICY_DESCRIPTION} characters`);
   return value.trim() === '' ? null : value;
 }
 

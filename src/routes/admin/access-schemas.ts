@@ -1,6 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { MAX_DESCRIPTION, MAX_GROUP_REFERENCE, MAX_NAME, PERMISSION_KEY } from '../../access/validate.js';
 import { MAX_DECISION_USERS } from '../../services/decisions.service.js';
-import { MAX_BATCH } from '../../services/effective-access.service.js';
+import { DEFAULT_HOLDERS_PAGE, MAX_BATCH, MAX_HOLDERS_PAGE } from '../../services/effective-access.service.js';
 import { Cursor, Limit, Nullable, Uuid } from './schemas.js';
 
 // Schemas of the access-model routes (permissions, roles, mappings, assignments, settings,
@@ -10,7 +11,7 @@ import { Cursor, Limit, Nullable, Uuid } from './schemas.js';
 /** Dates leave the services as Date objects; the serializer writes them as ISO 8601. */
 export const DateTime = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time' });
 
-export const PermissionKey = Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$', description: 'e.g. codex_local' });
+export const PermissionKey = Type.String({ pattern: PERMISSION_KEY.source, description: 'e.g. codex_local' });
 export const Effect = Type.Union([Type.Literal('allow'), Type.Literal('deny')]);
 export const EffectSetting = Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('inherit')], {
   description: "inherit = the permission's workspace baseline",
@@ -33,20 +34,20 @@ export const Permission = Type.Object(
 export const CreatePermission = Type.Object(
   {
     key: PermissionKey,
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
     baseline: Type.Optional(Type.Boolean({ default: false })),
   },
   { additionalProperties: false, title: 'CreatePermission' },
 );
 
 export const UpdatePermission = Type.Object(
-  { description: Type.Optional(Type.String({ maxLength: 1000 })), baseline: Type.Optional(Type.Boolean()) },
+  { description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })), baseline: Type.Optional(Type.Boolean()) },
   { additionalProperties: false, title: 'UpdatePermission' },
 );
 
 export const KeyParams = Type.Object({ key: Type.String({ minLength: 1, maxLength: 64 }) });
 
-const RoleName = Type.String({ minLength: 1, maxLength: 100 });
+const RoleName = Type.String({ minLength: 1, maxLength: MAX_NAME });
 const Effects = Type.Record(Type.String(), EffectSetting, { description: 'Per permission key: allow, deny or inherit' });
 
 export const Role = Type.Object(
@@ -63,14 +64,14 @@ export const Role = Type.Object(
 );
 
 export const CreateRole = Type.Object(
-  { name: RoleName, description: Type.Optional(Type.String({ maxLength: 1000 })), permissions: Type.Optional(Effects) },
+  { name: RoleName, description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })), permissions: Type.Optional(Effects) },
   { additionalProperties: false, title: 'CreateRole' },
 );
 
 export const UpdateRole = Type.Object(
   {
     name: Type.Optional(RoleName),
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
     permissions: Type.Optional(Effects),
     replacePermissions: Type.Optional(
       Type.Boolean({ description: 'true: the role decides exactly `permissions` (others inherit); false (default): merge into its settings' }),
@@ -79,7 +80,7 @@ export const UpdateRole = Type.Object(
   { additionalProperties: false, title: 'UpdateRole' },
 );
 
-export const RoleParams = Type.Object({ role: Type.String({ minLength: 1, maxLength: 100, description: 'Role id or name (case-insensitive)' }) });
+export const RoleParams = Type.Object({ role: Type.String({ minLength: 1, maxLength: MAX_NAME, description: 'Role id or name (case-insensitive)' }) });
 
 const MatchedBy = Type.Union([Type.Literal('id'), Type.Literal('externalId'), Type.Literal('displayName')]);
 
@@ -101,8 +102,8 @@ export const CreateMapping = Type.Object(
   {
     roleId: Uuid,
     groupId: Type.Optional(Uuid),
-    groupExternalId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    groupDisplayName: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    groupExternalId: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GROUP_REFERENCE })),
+    groupDisplayName: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GROUP_REFERENCE })),
   },
   {
     additionalProperties: false,
@@ -215,8 +216,8 @@ export const BatchResponse = Type.Object(
 );
 
 export const HoldersQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  cursor: Type.Optional(Type.String({ maxLength: 100, description: 'nextCursor of the previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HOLDERS_PAGE, default: DEFAULT_HOLDERS_PAGE })),
+  cursor: Type.Optional(Cursor),
   includeTotal: Type.Optional(Type.Boolean({ description: 'Also count every holder (one more index scan)' })),
 });
 

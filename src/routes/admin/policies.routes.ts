@@ -82,8 +82,8 @@ const TomlText = Type.String({
   maxLength: policies.MAX_TOML_BYTES,
   description: 'The requirements.toml text. Invalid TOML or a wrong value of a documented key → 400 naming the line and key; unknown keys are accepted with a warning.',
 });
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Description = Nullable(Type.String({ maxLength: 2000 }));
+const Name = Type.String({ minLength: 1, maxLength: policies.MAX_POLICY_NAME });
+const Description = Nullable(Type.String({ maxLength: policies.MAX_POLICY_DESCRIPTION }));
 
 const CreatePolicy = Type.Object({ name: Name, description: Type.Optional(Description), toml: TomlText }, { additionalProperties: false });
 const UpdatePolicy = Type.Object(
