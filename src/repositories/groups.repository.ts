@@ -2,7 +2,7 @@ import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from '../db/index.js';
 import type { GroupRow, NewGroupRow } from '../db/types.js';
 import { isUuid, uuidArray } from './ids.js';
-import type { PageRequest } from './users.repository.js';
+import { totalOverSql, type PageRequest, type WithTotal } from './users.repository.js';
 
 // All Kysely code for groups and their memberships. Membership statements are set-based and
 // touch only the rows they name: one statement per operation, whatever the group's size.
@@ -76,8 +76,8 @@ export async function countGroups(db: Executor, workspaceId: string, where?: Exp
   return Number((await query.executeTakeFirstOrThrow()).count);
 }
 
-export async function pageGroups(db: Executor, workspaceId: string, page: PageRequest): Promise<GroupRow[]> {
-  let query = db.selectFrom('groups').selectAll().where('workspace_id', '=', workspaceId);
+export async function pageGroups(db: Executor, workspaceId: string, page: PageRequest, withTotal = false): Promise<WithTotal<GroupRow>[]> {
+  let query = db.selectFrom('groups').selectAll().$if(withTotal, (q) => q.select(totalOverSql.as('total_results'))).where('workspace_id', '=', workspaceId);
   if (page.where) query = query.where(page.where);
   if (page.orderBy) query = query.orderBy(page.orderBy.expression, page.orderBy.direction);
   return query.orderBy('created_at').orderBy('id').offset(page.offset).limit(page.limit).execute();

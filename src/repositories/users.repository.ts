@@ -1,4 +1,4 @@
-import type { Expression, SqlBool } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from '../db/index.js';
 import type { NewUserRow, UserRow } from '../db/types.js';
 import { isUuid } from './ids.js';
@@ -18,6 +18,12 @@ export interface PageRequest {
   offset: number;
   limit: number;
 }
+
+/** A row of a page that also carries the filter's total (`count(*) over ()`), see pagedWithTotal. */
+export type WithTotal<R> = R & { total_results?: number };
+
+/** `count(*) over ()`: every matching row, counted in the statement that reads the page. */
+export const totalOverSql = sql<number>`count(*) over ()`;
 
 export async function insertUser(db: Executor, row: NewUserRow): Promise<UserRow> {
   return db.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
@@ -77,8 +83,8 @@ export async function countUsers(db: Executor, workspaceId: string, where?: Expr
   return Number(count);
 }
 
-export async function pageUsers(db: Executor, workspaceId: string, page: PageRequest): Promise<UserRow[]> {
-  let query = db.selectFrom('users').selectAll().where('workspace_id', '=', workspaceId);
+export async function pageUsers(db: Executor, workspaceId: string, page: PageRequest, withTotal = false): Promise<WithTotal<UserRow>[]> {
+  let query = db.selectFrom('users').selectAll().$if(withTotal, (q) => q.select(totalOverSql.as('total_results'))).where('workspace_id', '=', workspaceId);
   if (page.where) query = query.where(page.where);
   if (page.orderBy) query = query.orderBy(page.orderBy.expression, page.orderBy.direction);
   // created_at then id: a stable order, so paging with startIndex never skips or repeats a user.

@@ -15,6 +15,7 @@ import { commit } from './commit.js';
 import type { ScimContext } from './context.js';
 import { checkUniqueExtensionValues, reportUnknownAttributes } from './scim-schemas.service.js';
 import { changedAttributes } from './user-resource.js';
+import { listPage } from './scim-list.js';
 
 // Use-cases of the SCIM Groups endpoint. A group's row lock serialises every change to its
 // members; membership statements are set-based and cost what the request names, not the group's
@@ -123,10 +124,12 @@ export async function getGroup(ctx: ScimContext, id: string): Promise<GroupRow> 
 
 export async function listGroups(ctx: ScimContext, query: ListQuery): Promise<{ totalResults: number; rows: GroupRow[] }> {
   const { where, orderBy } = compileListQuery(ctx.schemas.group, query);
-  const totalResults = await groups.countGroups(ctx.db, ctx.workspaceId, where);
-  if (query.count === 0 || query.startIndex > totalResults) return { totalResults, rows: [] };
-  const rows = await groups.pageGroups(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count });
-  return { totalResults, rows };
+  return listPage(
+    query,
+    where,
+    () => groups.countGroups(ctx.db, ctx.workspaceId, where),
+    (withTotal) => groups.pageGroups(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count }, withTotal),
+  );
 }
 
 /**

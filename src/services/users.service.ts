@@ -15,6 +15,7 @@ import { commit } from './commit.js';
 import type { ScimContext } from './context.js';
 import { checkUniqueExtensionValues, reportUnknownAttributes } from './scim-schemas.service.js';
 import { changedAttributes, toUserResource, userColumns, type ScimResource } from './user-resource.js';
+import { listPage } from './scim-list.js';
 
 // Use-cases of the SCIM Users endpoint. Each write is one transaction with its audit events.
 
@@ -76,9 +77,12 @@ export async function getUser(ctx: ScimContext, id: string): Promise<ScimResourc
 
 export async function listUsers(ctx: ScimContext, query: ListQuery): Promise<ListResult> {
   const { where, orderBy } = compileListQuery(ctx.schemas.user, query);
-  const totalResults = await users.countUsers(ctx.db, ctx.workspaceId, where);
-  if (query.count === 0 || query.startIndex > totalResults) return { totalResults, resources: [] };
-  const rows = await users.pageUsers(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count });
+  const { totalResults, rows } = await listPage(
+    query,
+    where,
+    () => users.countUsers(ctx.db, ctx.workspaceId, where),
+    (withTotal) => users.pageUsers(ctx.db, ctx.workspaceId, { where, orderBy, offset: query.startIndex - 1, limit: query.count }, withTotal),
+  );
   return { totalResults, resources: await withGroups(ctx, rows) };
 }
 

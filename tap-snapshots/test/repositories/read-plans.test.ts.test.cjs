@@ -29,15 +29,12 @@ Sort
 `
 
 exports[`.tmp/build/test/repositories/read-plans.test.js > TAP > hot read plans > GET /Users?filter=userName eq 1`] = `
-Aggregate
-  ->  Index Scan using users_workspace_user_name_key on users
-        Index Cond: ((workspace_id = '<uuid>'::uuid) AND (lower(user_name) = '<userName>'::text))
-
 Limit
   ->  Sort
         Sort Key: created_at, id
-        ->  Index Scan using users_workspace_user_name_key on users
-              Index Cond: ((workspace_id = '<uuid>'::uuid) AND (lower(user_name) = '<userName>'::text))
+        ->  WindowAgg
+              ->  Index Scan using users_workspace_user_name_key on users
+                    Index Cond: ((workspace_id = '<uuid>'::uuid) AND (lower(user_name) = '<userName>'::text))
 
 Sort
   Sort Key: g.display_name

@@ -85,6 +85,9 @@ t.test('Users endpoint', async (t) => {
     t.same(page1.Resources.map((r: any) => r.userName), ['p1@example.com', 'p2@example.com']);
     const page2 = json((await scim('GET', `/Users?filter=${filter}&startIndex=3&count=2&sortBy=userName`)).body);
     t.same(page2.Resources.map((r: any) => r.userName), ['p3@example.com']);
+    t.equal(page2.totalResults, 3, 'a filtered page carries the count of every match, not of the page');
+    const nothing = json((await scim('GET', `/Users?filter=${encodeURIComponent('title eq "nobody"')}`)).body);
+    t.match(nothing, { totalResults: 0, itemsPerPage: 0, Resources: [] });
     const desc = json((await scim('GET', `/Users?filter=${filter}&sortBy=userName&sortOrder=descending`)).body);
     t.same(desc.Resources.map((r: any) => r.userName), ['p3@example.com', 'p2@example.com', 'p1@example.com']);
     const none = json((await scim('GET', `/Users?filter=${filter}&count=0`)).body);
