@@ -58,6 +58,9 @@ t.test('least privilege and bad requests', async (t) => {
   t.equal((await ctx.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${decisionToken}` } })).statusCode, 401, 'nor provisions');
   t.equal((await api('POST', '/decisions', { as: null, body: { users: [ada] } })).statusCode, 401);
   t.equal((await api('POST', '/decisions', { as: asDecider, body: { users: [] } })).statusCode, 400);
+  const blank = await api('POST', '/decisions', { as: asDecider, body: { users: [ada, '   '] } });
+  t.equal(blank.statusCode, 400, 'a blank ref');
+  t.match(json(blank).errors, [{ pointer: '/users/1' }]);
   t.equal((await api('POST', '/decisions', { as: asDecider, body: { users: Array.from({ length: 1001 }, (_, i) => `u${i}`) } })).statusCode, 400);
   const unknown = await api('POST', '/decisions', { as: asDecider, body: { users: [ada], permissions: ['no_such_permission'] } });
   t.equal(unknown.statusCode, 400);
