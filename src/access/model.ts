@@ -4,7 +4,6 @@
 export type Effect = 'allow' | 'deny';
 /** What an admin sets per permission on a role; 'inherit' is stored as the absence of a row. */
 export type EffectSetting = Effect | 'inherit';
-export const EFFECT_SETTINGS: readonly EffectSetting[] = ['allow', 'deny', 'inherit'];
 
 /**
  * How a user's roles combine. most-permissive, the published rule: allowed if any
@@ -12,7 +11,6 @@ export const EFFECT_SETTINGS: readonly EffectSetting[] = ['allow', 'deny', 'inhe
  * denies, else allowed if any allows, else the baseline.
  */
 export type ResolutionStrategy = 'most-permissive' | 'deny-overrides';
-export const RESOLUTION_STRATEGIES: readonly ResolutionStrategy[] = ['most-permissive', 'deny-overrides'];
 export const DEFAULT_STRATEGY: ResolutionStrategy = 'most-permissive';
 
 export interface Permission {

@@ -3,18 +3,6 @@ import type { Transaction } from 'kysely';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../access/errors.js';
 import type { Effect, EffectSetting, MappingMatch, ResolutionStrategy } from '../access/model.js';
 import { mappingReference } from '../access/resolve.js';
-import {
-  checkBoolean,
-  checkDescription,
-  checkEffects,
-  checkGroupReference,
-  checkKnownFields,
-  checkName,
-  checkObject,
-  checkPermissionKey,
-  checkStrategy,
-  checkUuid,
-} from '../access/validate.js';
 import type { AuditContext, NewAuditEvent } from '../audit/types.js';
 import type { Db, Executor } from '../db/index.js';
 import type { Database, PermissionRow, RoleMappingRow } from '../db/types.js';
@@ -31,9 +19,10 @@ import { decodeCursor, keysetPage, rowsToRead, type Page } from './pagination.js
 // with its audit events and the recompute of every user whose access it may change, whose
 // access.changed events name the write's event as their cause.
 //
-// Errors: AccessValidationError(field) for bad input (including references to roles or groups
-// that do not exist), AccessNotFoundError for the resource the call acts on, AccessConflictError
-// for duplicates and for deleting the default role.
+// Inputs arrive in the shape of their route schemas (src/routes/admin/access-schemas.ts), which
+// check it; what is checked here needs the data. Errors: AccessValidationError(field) for a
+// reference to a role, group or permission that does not exist, AccessNotFoundError for the
+// resource the call acts on, AccessConflictError for duplicates and for deleting the default role.
 
 type Trx = Transaction<Database>;
 
@@ -87,13 +76,7 @@ export interface CreatePermissionInput {
 
 /** Adds a permission to the catalogue. A baseline-on permission is granted at once to every user no role decides it for. */
 export async function createPermission(db: Db, audit: AuditContext, input: CreatePermissionInput): Promise<WriteResult<PermissionView>> {
-  const body = checkObject(input);
-  checkKnownFields(body, ['key', 'description', 'baseline']);
-  const p = {
-    key: checkPermissionKey(body.key),
-    description: checkDescription(body.description),
-    baseline: body.baseline === undefined ? false : checkBoolean(body.baseline, 'baseline'),
-  };
+  const p = { key: input.key, description: input.description ?? '', baseline: input.baseline ?? false };
   return write(db, async (trx) => {
     const row = await access.insertPermission(trx, audit.workspaceId, p);
     if (!row) throw new AccessConflictError(`The permission ${p.key} already exists`, 'key');
@@ -109,11 +92,9 @@ export interface UpdatePermissionInput {
 
 /** Changes a permission's description or baseline; a baseline change is recomputed for everyone. */
 export async function updatePermission(db: Db, audit: AuditContext, key: string, input: UpdatePermissionInput): Promise<WriteResult<PermissionView>> {
-  const body = checkObject(input);
-  checkKnownFields(body, ['description', 'baseline']);
   const set: { description?: string; baseline?: boolean } = {};
-  if (body.description !== undefined) set.description = checkDescription(body.description);
-  if (body.baseline !== undefined) set.baseline = checkBoolean(body.baseline, 'baseline');
+  if (input.description !== undefined) set.description = input.description;
+  if (input.baseline !== undefined) set.baseline = input.baseline;
   return write(db, async (trx) => {
     const current = await access.lockPermission(trx, audit.workspaceId, key);
     if (!current) throw new AccessNotFoundError('permission', key);
@@ -190,9 +171,8 @@ async function findRole(db: Executor, workspaceId: string, idOrName: string, opt
 }
 
 /** A role reference inside a request body: a role of this workspace, or a validation error on `field`. */
-async function referencedRole(db: Executor, workspaceId: string, value: unknown, field: string): Promise<access.RoleWithPermissions> {
-  const id = checkUuid(value, field);
-  const role = await access.findRole(db, workspaceId, id);
+async function referencedRole(db: Executor, workspaceId: string, id: string, field: string): Promise<access.RoleWithPermissions> {
+  const role = isUuid(id) ? await access.findRole(db, workspaceId, id.toLowerCase()) : undefined;
   if (!role) throw new AccessValidationError(field, 'is not a role of this workspace');
   return role;
 }
@@ -204,6 +184,14 @@ async function catalogueKeys(db: Executor, workspaceId: string): Promise<Set<str
 /** Settings without the 'inherit' entries: what the role stores. */
 function decided(settings: Record<string, EffectSetting>): Record<string, Effect> {
   return Object.fromEntries(Object.entries(settings).filter((e): e is [string, Effect] => e[1] !== 'inherit'));
+}
+
+/** A role's permission settings, every key of them in the workspace's catalogue. */
+async function inCatalogue(db: Executor, workspaceId: string, settings: Record<string, EffectSetting> = {}): Promise<Record<string, EffectSetting>> {
+  const catalogue = await catalogueKeys(db, workspaceId);
+  const unknown = Object.keys(settings).find((key) => !catalogue.has(key));
+  if (unknown !== undefined) throw new AccessValidationError(`permissions.${unknown}`, 'is not a permission of this workspace (see the permission catalogue)');
+  return settings;
 }
 
 function duplicateRoleName(name: string): AccessConflictError {
@@ -219,12 +207,10 @@ export interface CreateRoleInput {
 
 /** Creates a role. Nobody has it yet (no mapping, no assignment), so no access changes. */
 export async function createRole(db: Db, audit: AuditContext, input: CreateRoleInput): Promise<WriteResult<RoleView>> {
-  const body = checkObject(input);
-  checkKnownFields(body, ['name', 'description', 'permissions']);
-  const name = checkName(body.name);
-  const description = checkDescription(body.description);
+  const { name } = input;
+  const description = input.description ?? '';
   return write(db, async (trx) => {
-    const permissions = decided(checkEffects(body.permissions, await catalogueKeys(trx, audit.workspaceId)));
+    const permissions = decided(await inCatalogue(trx, audit.workspaceId, input.permissions));
     let role: access.RoleWithPermissions | undefined;
     try {
       role = await access.insertRole(trx, audit.workspaceId, { name, description, permissions });
@@ -251,21 +237,17 @@ export interface UpdateRoleInput {
 
 /** Renames a role or changes its permissions; a permission change is recomputed for every user who has the role. */
 export async function updateRole(db: Db, audit: AuditContext, roleId: string, input: UpdateRoleInput): Promise<WriteResult<RoleView>> {
-  const body = checkObject(input);
-  checkKnownFields(body, ['name', 'description', 'permissions', 'replacePermissions']);
-  const name = body.name === undefined ? undefined : checkName(body.name);
-  const description = body.description === undefined ? undefined : checkDescription(body.description);
-  const replace = body.replacePermissions === undefined ? false : checkBoolean(body.replacePermissions, 'replacePermissions');
+  const { name, description } = input;
   return write(db, async (trx) => {
     const current = await findRole(trx, audit.workspaceId, roleId, { lock: true });
     if (!current) throw new AccessNotFoundError('role', roleId);
-    const settings = checkEffects(body.permissions, await catalogueKeys(trx, audit.workspaceId));
-    const permissions = decided(replace ? settings : { ...current.permissions, ...settings });
+    const settings = await inCatalogue(trx, audit.workspaceId, input.permissions);
+    const permissions = decided(input.replacePermissions ? settings : { ...current.permissions, ...settings });
     const before: Record<string, unknown> = {};
     const after: Record<string, unknown> = {};
     if (name !== undefined && name !== current.name) [before.name, after.name] = [current.name, name];
     if (description !== undefined && description !== current.description) [before.description, after.description] = [current.description, description];
-    const permissionsChanged = body.permissions !== undefined && JSON.stringify(sortKeys(permissions)) !== JSON.stringify(sortKeys(current.permissions));
+    const permissionsChanged = input.permissions !== undefined && JSON.stringify(sortKeys(permissions)) !== JSON.stringify(sortKeys(current.permissions));
     if (permissionsChanged) [before.permissions, after.permissions] = [current.permissions, sortKeys(permissions)];
     const changed = Object.keys(after);
     const defaultRoleId = (await access.getSettings(trx, audit.workspaceId)).defaultRoleId;
@@ -364,10 +346,7 @@ function mappingEvent(type: 'mapping.created' | 'mapping.deleted', m: RoleMappin
 }
 
 export async function listMappings(db: Executor, workspaceId: string, filter: { roleId?: string; groupId?: string } = {}): Promise<MappingView[]> {
-  const f: access.MappingFilter = {};
-  if (filter.roleId !== undefined) f.roleId = checkUuid(filter.roleId, 'roleId');
-  if (filter.groupId !== undefined) f.groupId = checkUuid(filter.groupId, 'groupId');
-  return (await access.listMappings(db, workspaceId, f)).map(toMappingView);
+  return (await access.listMappings(db, workspaceId, { roleId: filter.roleId?.toLowerCase(), groupId: filter.groupId?.toLowerCase() })).map(toMappingView);
 }
 
 /** A page of the mappings by role name, then creation, then id; optionally of one role or matching one group. */
@@ -394,21 +373,16 @@ export interface CreateMappingInput {
 
 /** Maps a group to a role; the group's current members are recomputed, caused by mapping.created. */
 export async function createMapping(db: Db, audit: AuditContext, input: CreateMappingInput): Promise<WriteResult<MappingView>> {
-  const body = checkObject(input);
-  checkKnownFields(body, ['roleId', 'groupId', 'groupExternalId', 'groupDisplayName']);
-  const given = (['groupId', 'groupExternalId', 'groupDisplayName'] as const).filter((k) => body[k] !== undefined && body[k] !== null);
+  // The one rule of the body its schema does not state.
+  const given = (['groupId', 'groupExternalId', 'groupDisplayName'] as const).filter((k) => input[k] !== undefined);
   if (given.length !== 1) {
     throw new AccessValidationError(given[1] ?? 'groupDisplayName', 'exactly one of groupId, groupExternalId and groupDisplayName names the group');
   }
   const kind = given[0]!;
   const ref: access.GroupReference =
-    kind === 'groupId'
-      ? { groupId: checkUuid(body.groupId, 'groupId') }
-      : kind === 'groupExternalId'
-        ? { groupExternalId: checkGroupReference(body.groupExternalId, 'groupExternalId') }
-        : { groupDisplayName: checkGroupReference(body.groupDisplayName, 'groupDisplayName') };
+    kind === 'groupId' ? { groupId: input.groupId!.toLowerCase() } : kind === 'groupExternalId' ? { groupExternalId: input.groupExternalId! } : { groupDisplayName: input.groupDisplayName! };
   return write(db, async (trx) => {
-    const role = await referencedRole(trx, audit.workspaceId, body.roleId, 'roleId');
+    const role = await referencedRole(trx, audit.workspaceId, input.roleId, 'roleId');
     if ('groupId' in ref) {
       const exists = await trx.selectFrom('groups').select('id').where('workspace_id', '=', audit.workspaceId).where('id', '=', ref.groupId).executeTakeFirst();
       // An id names an existing group; for a group the IdP has not pushed yet, map its displayName.
@@ -504,16 +478,14 @@ export interface UpdateAccessSettingsInput {
  * workspace.default_role_changed, then everyone is recomputed (caused by the first of them).
  */
 export async function updateAccessSettings(db: Db, audit: AuditContext, input: UpdateAccessSettingsInput): Promise<WriteResult<AccessSettingsView>> {
-  const body = checkObject(input);
-  checkKnownFields(body, ['strategy', 'defaultRoleId']);
-  const strategy = body.strategy === undefined ? undefined : checkStrategy(body.strategy);
+  const { strategy, defaultRoleId } = input;
   return write(db, async (trx) => {
     const current = await access.getSettings(trx, audit.workspaceId, { lock: true });
     let defaultRole: access.RoleWithPermissions | undefined;
-    if (body.defaultRoleId !== undefined && body.defaultRoleId !== null) defaultRole = await referencedRole(trx, audit.workspaceId, body.defaultRoleId, 'defaultRoleId');
+    if (defaultRoleId !== undefined && defaultRoleId !== null) defaultRole = await referencedRole(trx, audit.workspaceId, defaultRoleId, 'defaultRoleId');
     const next: access.AccessSettings = {
       strategy: strategy ?? current.strategy,
-      defaultRoleId: body.defaultRoleId === undefined ? current.defaultRoleId : (defaultRole?.id ?? null),
+      defaultRoleId: defaultRoleId === undefined ? current.defaultRoleId : (defaultRole?.id ?? null),
     };
     const events: NewAuditEvent[] = [];
     if (next.strategy !== current.strategy) {

@@ -2,7 +2,6 @@ import type { Transaction } from 'kysely';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../access/errors.js';
 import type { ResolutionStrategy } from '../access/model.js';
 import { diffGranted, explain, type Explanation, type PermissionExplanation, type ResolvedRole } from '../access/resolve.js';
-import { checkLimit, checkPermissionKey } from '../access/validate.js';
 import { REVIEW_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type AuditContext, type AuditEventData, type NewAuditEvent } from '../audit/types.js';
 import { consistentRead, type Executor } from '../db/index.js';
 import type { Database } from '../db/types.js';
@@ -359,8 +358,7 @@ export async function permissionHolders(
   key: string,
   options: { cursor?: string | null; limit?: number; includeTotal?: boolean } = {},
 ): Promise<HoldersPage> {
-  checkPermissionKey(key, 'key');
-  const limit = checkLimit(options.limit, DEFAULT_HOLDERS_PAGE, MAX_HOLDERS_PAGE);
+  const limit = options.limit ?? DEFAULT_HOLDERS_PAGE;
   const after = decodeCursor(options.cursor ?? undefined, 1, ([id]) => typeof id === 'string' && isUuid(id))?.[0] as string | undefined;
   return consistentRead(db, async (db) => {
     if (!(await findPermission(db, workspaceId, key))) throw new AccessNotFoundError('permission', key);

@@ -83,20 +83,9 @@ export interface PolicyWrite<T> {
   effectivePolicyChanges: number;
 }
 
-// ---- input checks --------------------------------------------------------------------------
-
-function checkName(value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid('name', 'name must be a non-empty string');
-  const name = value.trim();
-  if (name.length > MAX_POLICY_NAME) throw invalid('name', `name must be at most ${MAX_POLICY_NAME} characters`);
-  return name;
-}
-
-function checkDescription(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  if (typeof value !== 'string') throw invalid('description', 'description must be a string or null');
-  if (value.length > MAX_POLICY_DESCRIPTION) throw invalid('description', `description must be at most ${MAX_POLICY_DESCRIPTION} characters`);
-  return value.trim() === '' ? null : value;
+/** A blank description is none. Names and lengths are checked by the route schemas. */
+function descriptionOrNull(value: string | null | undefined): string | null {
+  return value?.trim() ? value : null;
 }
 
 interface CheckedToml {
@@ -194,8 +183,8 @@ export interface SavedPolicy extends PolicyWithDocument {
 }
 
 export async function createPolicy(db: Db, audit: AuditContext, input: CreatePolicyInput): Promise<PolicyWrite<SavedPolicy>> {
-  const name = checkName(input.name);
-  const description = checkDescription(input.description);
+  const { name } = input;
+  const description = descriptionOrNull(input.description);
   const doc = checkToml(input.toml);
   const id = randomUUID();
   try {
@@ -224,8 +213,8 @@ export interface UpdatePolicyInput {
  * version's; the same text again is not an edit). `ifMatch` names the current version.
  */
 export async function updatePolicy(db: Db, audit: AuditContext, id: string, input: UpdatePolicyInput, ifMatch?: string): Promise<PolicyWrite<SavedPolicy>> {
-  const name = input.name === undefined ? undefined : checkName(input.name);
-  const description = input.description === undefined ? undefined : checkDescription(input.description);
+  const { name } = input;
+  const description = input.description === undefined ? undefined : descriptionOrNull(input.description);
   const doc = input.toml === undefined ? undefined : checkToml(input.toml);
   let changes = 0;
   try {

@@ -70,9 +70,6 @@ t.test('a new workspace is seeded with the recommended model; init is idempotent
 t.test('permissions: validation, conflicts, baseline changes recompute', async (t) => {
   const { db, workspaceId: ws } = await createTestDb(t);
   const audit = auditOf(ws);
-  await t.rejects(createPermission(db, audit, { key: 'Has Spaces' }), { name: 'AccessValidationError', field: 'key' });
-  await t.rejects(createPermission(db, audit, { key: 'ok_key', baseline: 'yes' as never }), { name: 'AccessValidationError', field: 'baseline' });
-  await t.rejects(createPermission(db, audit, { key: 'ok_key', extra: 1 } as never), { name: 'AccessValidationError', field: 'extra' });
   await t.rejects(createPermission(db, audit, { key: 'codex_local' }), AccessConflictError);
   const [u] = await insertUsers(db, ws, [{ userName: 'p@example.com' }]);
 
@@ -100,10 +97,9 @@ t.test('permissions: validation, conflicts, baseline changes recompute', async (
 t.test('roles: validation names the field, names are unique case-insensitively, the default role is protected', async (t) => {
   const { db, workspaceId: ws } = await createTestDb(t);
   const audit = auditOf(ws);
-  await t.rejects(createRole(db, audit, { name: '' }), { name: 'AccessValidationError', field: 'name' });
-  await t.rejects(createRole(db, audit, { name: ' padded ' }), { name: 'AccessValidationError', field: 'name' });
+  // Shapes are the route schemas' (test/routes/admin/access.test.ts); a key outside the catalogue needs the data.
   await t.rejects(createRole(db, audit, { name: 'X', permissions: { no_such: 'allow' } }), { name: 'AccessValidationError', field: 'permissions.no_such' });
-  await t.rejects(createRole(db, audit, { name: 'X', permissions: { codex_local: 'maybe' as never } }), { name: 'AccessValidationError', field: 'permissions.codex_local' });
+  await t.rejects(updateRole(db, audit, 'codex admin', { permissions: { codex_local: 'allow', no_such: 'deny' } }), { name: 'AccessValidationError', field: 'permissions.no_such' });
   await t.rejects(createRole(db, audit, { name: 'codex admin' }), { name: 'AccessConflictError', field: 'name' });
 
   const r = (await createRole(db, audit, { name: 'Reviewers', description: 'PR review', permissions: { code_review: 'allow', codex_cloud: 'inherit' } })).result;
@@ -120,7 +116,6 @@ t.test('roles: validation names the field, names are unique case-insensitively, 
 
   const settings = await getAccessSettings(db, ws);
   await t.rejects(deleteRole(db, audit, settings.defaultRoleId!), AccessConflictError);
-  await t.rejects(updateAccessSettings(db, audit, { strategy: 'first-match' as never }), { name: 'AccessValidationError', field: 'strategy' });
   await t.rejects(updateAccessSettings(db, audit, { defaultRoleId: '00000000-0000-4000-8000-000000000000' }), { name: 'AccessValidationError', field: 'defaultRoleId' });
 
   // Deleting a role records its mappings and assignments going, then the role.

@@ -145,8 +145,7 @@ t.test('errors name what is wrong', async (t) => {
   const ws = app.workspaceId;
   await t.rejects(effectivePermissions(db, ws, 'nobody@example.com'), AccessNotFoundError);
   await t.rejects(permissionHolders(db, ws, 'no_such_permission'), AccessNotFoundError);
-  await t.rejects(permissionHolders(db, ws, 'Bad Key'), { name: 'AccessValidationError', field: 'key' });
-  await t.rejects(permissionHolders(db, ws, 'codex_local', { limit: 0 }), { name: 'AccessValidationError', field: 'limit' });
+  await t.rejects(permissionHolders(db, ws, 'Bad Key'), AccessNotFoundError, 'no permission has a key of that shape');
   await t.rejects(permissionHolders(db, ws, 'codex_local', { cursor: 'garbage' }), { name: 'DomainError', kind: 'invalid', problems: [{ pointer: '/cursor' }] });
   // The batch's ids are checked by its route's schema (test/routes/admin/access.test.ts); what it cannot know is checked here.
   t.same(await effectivePermissionsBatch(db, ws, ['00000000-0000-4000-8000-000000000000']), { results: [], notFound: ['00000000-0000-4000-8000-000000000000'] });

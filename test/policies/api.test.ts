@@ -81,6 +81,13 @@ t.test('request validation names the field', async (t) => {
   const extra = await call('POST', '/policies', { body: { name: 'x', toml: '', owner: 'me' } });
   t.equal(extra.statusCode, 400);
   t.match(json(extra), { field: 'owner' });
+  // Names follow the rule of role names: refused with surrounding spaces, never silently trimmed.
+  const padded = await call('POST', '/policies', { body: { name: ' Padded ', toml: '' } });
+  t.equal(padded.statusCode, 400);
+  t.match(json(padded), { field: 'name', message: /must not be blank, start or end with spaces/ });
+  const blank = await call('POST', '/policies', { body: { name: '   ', toml: '' } });
+  t.match(json(blank), { statusCode: 400, field: 'name' });
+  t.notOk(json(await call('GET', '/policies?limit=500')).items.some((p: { name: string }) => p.name.includes('Padded')), 'neither was saved');
   const badRule = await call('PUT', '/policy-rules', { body: { rules: [{ groupId: 'nope', policyId }] }, headers: { 'if-match': '"0"' } });
   t.equal(badRule.statusCode, 400);
   t.match(json(badRule), { field: 'rules.0.groupId' });

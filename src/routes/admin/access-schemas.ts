@@ -2,7 +2,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import { MAX_DESCRIPTION, MAX_GROUP_REFERENCE, MAX_NAME, PERMISSION_KEY } from '../../access/validate.js';
 import { MAX_DECISION_USERS } from '../../services/decisions.service.js';
 import { DEFAULT_HOLDERS_PAGE, MAX_BATCH, MAX_HOLDERS_PAGE } from '../../services/effective-access.service.js';
-import { Cursor, Limit, Nullable, Uuid } from './schemas.js';
+import { Cursor, Limit, Name, NO_CONTROL_PATTERN, Nullable, Uuid } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // Schemas of the access-model routes (permissions, roles, mappings, assignments, settings,
 // effective permissions). The services validate the meaning (a key of the catalogue, an existing
@@ -35,7 +36,7 @@ export const CreatePermission = Type.Object(
   {
     key: PermissionKey,
     description: Type.Optional(Type.String({ maxLength: MAX_DESCRIPTION })),
-    baseline: Type.Optional(Type.Boolean({ default: false })),
+    baseline: Defaulted(Type.Boolean({ default: false })),
   },
   { additionalProperties: false, title: 'CreatePermission' },
 );
@@ -47,7 +48,8 @@ export const UpdatePermission = Type.Object(
 
 export const KeyParams = Type.Object({ key: Type.String({ minLength: 1, maxLength: 64 }) });
 
-const RoleName = Type.String({ minLength: 1, maxLength: MAX_NAME });
+const RoleName = Name(MAX_NAME);
+const GroupReference = Type.String({ minLength: 1, maxLength: MAX_GROUP_REFERENCE, pattern: NO_CONTROL_PATTERN });
 const Effects = Type.Record(Type.String(), EffectSetting, { description: 'Per permission key: allow, deny or inherit' });
 
 export const Role = Type.Object(
@@ -102,8 +104,8 @@ export const CreateMapping = Type.Object(
   {
     roleId: Uuid,
     groupId: Type.Optional(Uuid),
-    groupExternalId: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GROUP_REFERENCE })),
-    groupDisplayName: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_GROUP_REFERENCE })),
+    groupExternalId: Type.Optional(GroupReference),
+    groupDisplayName: Type.Optional(GroupReference),
   },
   {
     additionalProperties: false,
@@ -112,7 +114,7 @@ export const CreateMapping = Type.Object(
   },
 );
 
-export const MappingQuery = Type.Object({ roleId: Type.Optional(Uuid), groupId: Type.Optional(Uuid), limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) });
+export const MappingQuery = Type.Object({ roleId: Type.Optional(Uuid), groupId: Type.Optional(Uuid), limit: Defaulted(Limit), cursor: Type.Optional(Cursor) });
 
 export const DirectRole = Type.Object({ roleId: Uuid, roleName: Type.String(), assignedAt: DateTime }, { title: 'DirectRoleAssignment' });
 
@@ -216,7 +218,7 @@ export const BatchResponse = Type.Object(
 );
 
 export const HoldersQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HOLDERS_PAGE, default: DEFAULT_HOLDERS_PAGE })),
+  limit: Defaulted(Type.Integer({ minimum: 1, maximum: MAX_HOLDERS_PAGE, default: DEFAULT_HOLDERS_PAGE })),
   cursor: Type.Optional(Cursor),
   includeTotal: Type.Optional(Type.Boolean({ description: 'Also count every holder (one more index scan)' })),
 });

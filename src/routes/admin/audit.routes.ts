@@ -9,6 +9,7 @@ import * as auditQuery from '../../services/audit-query.service.js';
 import { getRetention, MAX_RETENTION_DAYS, setRetention } from '../../services/audit-retention.service.js';
 import { verifierFromKey } from '../../audit/signed-note.js';
 import { Cursor, errors, GroupRefParam, Nullable, UserRef, Uuid } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // The audit trail for auditors (issues 5, 11): events with filters, histories, point-in-time
 // answers, verification, signed checkpoints with inclusion and consistency proofs, JSONL export
@@ -69,7 +70,7 @@ const EventFilters = {
   to: Type.Optional(Type.String({ format: 'date-time', description: 'occurred before' })),
   type: Type.Optional(Types),
   order: Type.Optional(Order),
-  limit: Type.Optional(Limit),
+  limit: Defaulted(Limit),
   cursor: Type.Optional(Cursor),
 };
 
@@ -251,7 +252,7 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
           'Replays the group.member_added / group.member_removed events up to `at` onto the retention checkpoint; the current tables are not consulted, ' +
           'so deleted groups and users are answered too. 410 when `at` lies before the history kept by retention.',
         params: Type.Object({ id: GroupRefParam }),
-        querystring: Type.Object({ at: DateTimeParam, limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ at: DateTimeParam, limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: {
           200: Type.Object(
             {
@@ -454,7 +455,7 @@ const auditRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app, {
           'only complete files are listed unless includeIncomplete=true. Records carry a stable `id`: de-duplicate on it.',
         querystring: Type.Object({
           after: Type.Optional(Type.String({ format: 'date-time', description: 'List files ending after this instant' })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_WINDOW_LIST, default: DEFAULT_WINDOW_LIST, description: 'Hours scanned per call' })),
+          limit: Defaulted(Type.Integer({ minimum: 1, maximum: MAX_WINDOW_LIST, default: DEFAULT_WINDOW_LIST, description: 'Hours scanned per call' })),
           includeIncomplete: Type.Optional(Type.Boolean()),
         }),
         response: {

@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import * as directory from '../../services/admin-directory.service.js';
 import { AdminGroup, AdminUser, Cursor, errors, GroupMember, GroupRef, GroupRefParam, Limit, Page, UserRef } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // Read access to the SCIM users and groups that admins need: search, a user's groups, a group's
 // members. Users are named by id, userName or email wherever a path takes {user}.
@@ -19,13 +20,13 @@ const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object({
           search: Type.Optional(Type.String({ maxLength: 256 })),
           active: Type.Optional(Type.Boolean()),
-          limit: Type.Optional(Limit),
+          limit: Defaulted(Limit),
           cursor: Type.Optional(Cursor),
         }),
         response: { 200: Page(AdminUser, 'AdminUserPage'), ...errors(400) },
       },
     },
-    async (request) => directory.listUsers(app.db, request.admin.workspaceId, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => directory.listUsers(app.db, request.admin.workspaceId, { ...request.query, limit: request.query.limit }),
   );
 
   app.get(
@@ -50,11 +51,11 @@ const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['Users and groups'],
         summary: "A user's groups",
         params: Type.Object({ user: UserRef }),
-        querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: Type.Object({ user: AdminUser, items: Type.Array(GroupRef), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { title: 'AdminUserGroupPage' }), ...errors(400, 404, 409) },
       },
     },
-    async (request) => directory.groupsOfUser(app.db, request.admin.workspaceId, request.params.user, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
+    async (request) => directory.groupsOfUser(app.db, request.admin.workspaceId, request.params.user, { cursor: request.query.cursor, limit: request.query.limit }),
   );
 
   app.get(
@@ -65,11 +66,11 @@ const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['Users and groups'],
         summary: 'Search groups',
         description: 'Groups ordered by displayName. `search` matches displayName and externalId (case-insensitive substring).',
-        querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 256 })), limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ search: Type.Optional(Type.String({ maxLength: 256 })), limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: Page(AdminGroup, 'AdminGroupPage'), ...errors(400) },
       },
     },
-    async (request) => directory.listGroups(app.db, request.admin.workspaceId, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => directory.listGroups(app.db, request.admin.workspaceId, { ...request.query, limit: request.query.limit }),
   );
 
   app.get(
@@ -90,12 +91,12 @@ const directoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "A group's members",
         description: 'Members in user-id order, a page at a time, however large the group.',
         params: Type.Object({ id: GroupRefParam }),
-        querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: Page(GroupMember, 'AdminGroupMemberPage'), ...errors(400, 404) },
       },
     },
     async (request) =>
-      directory.groupMembers(app.db, request.admin.workspaceId, request.params.id, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
+      directory.groupMembers(app.db, request.admin.workspaceId, request.params.id, { cursor: request.query.cursor, limit: request.query.limit }),
   );
 };
 

@@ -2,6 +2,7 @@ import { Type, type TObject } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { dryRun, dryRunPage } from '../../services/dry-run.js';
 import { Nullable, Uuid } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // `?dryRun=true` on every admin write that can change access or policy (the routes whose config
 // says `dryRun: true`): the write runs as it would and is rolled back at its commit step
@@ -61,7 +62,7 @@ export const Simulation = Type.Object(
 export const DryRunQuery = {
   dryRun: Type.Optional(Type.Boolean({ description: 'Write nothing: answer 200 with the Simulation of what the write would change' })),
   cursor: Type.Optional(Type.String({ maxLength: 2000, description: "A dry run's nextCursor: the next page of its users" })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: "A dry run's users per page" })),
+  limit: Defaulted(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: "A dry run's users per page" })),
 };
 
 const DRY_RUN_NOTE =
@@ -77,9 +78,9 @@ export function installDryRun(app: FastifyInstance): void {
     schema.description = schema.description ? `${schema.description} ${DRY_RUN_NOTE}` : DRY_RUN_NOTE;
     const handler = route.handler as RouteHandlerMethod;
     route.handler = async function (request, reply) {
-      const { dryRun: asked, limit, cursor } = request.query as { dryRun?: boolean; limit?: number; cursor?: string };
+      const { dryRun: asked, limit, cursor } = request.query as { dryRun?: boolean; limit: number; cursor?: string };
       if (asked !== true) return handler.call(this, request, reply);
-      const simulation = await dryRun(dryRunPage(limit ?? 100, cursor), () => Promise.resolve(handler.call(this, request, reply)));
+      const simulation = await dryRun(dryRunPage(limit, cursor), () => Promise.resolve(handler.call(this, request, reply)));
       // Not the route's own response schema, which describes the real write's result.
       return reply.code(200).serializer(JSON.stringify).send(simulation);
     };

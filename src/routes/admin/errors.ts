@@ -1,10 +1,12 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AccessConflictError, AccessNotFoundError, AccessValidationError } from '../../access/errors.js';
+import { PERMISSION_KEY } from '../../access/validate.js';
 import { clientClosed, DATABASE_UNAVAILABLE, isDatabaseUnavailable, logClientClosed, unavailable } from '../../plugins/request-errors.js';
 import { TokenError, TokenNotFoundError } from '../../services/tokens.service.js';
 import { ScimError } from '../../scim/errors.js';
 import { AdminAuthError, DomainError, pointerOf, type DomainErrorKind, type Problem } from '../../services/admin-errors.js';
+import { NAME_PATTERN, NO_CONTROL_PATTERN } from './schemas.js';
 
 // The admin scope's one error handler: RFC 9457 `application/problem+json` with `errors[]` naming
 // each problem by JSON pointer. Domain errors carry a kind, never a status; the status is chosen
@@ -59,11 +61,20 @@ function fieldOf(error: SchemaError): string | undefined {
   return segments.length > 0 ? segments.join('.') : undefined;
 }
 
+/** What a failed pattern means, for the patterns people type against; others say "must match pattern". */
+const PATTERN_RULES = new Map<unknown, string>([
+  [PERMISSION_KEY.source, 'must be 1–64 characters of a-z, 0-9 and _, starting with a letter (e.g. codex_local)'],
+  [NAME_PATTERN, 'must not be blank, start or end with spaces, or contain control characters'],
+  [NO_CONTROL_PATTERN, 'must not contain control characters'],
+]);
+
 /** One sentence for the first failing value; TypeBox reports a failed union as one error per branch. */
 function describe(errors: SchemaError[]): { field?: string; detail: string } {
   const first = errors[0] ?? {};
   const field = fieldOf(first);
   if (first.keyword === 'required') return { field, detail: 'is required' };
+  const rule = first.keyword === 'pattern' ? PATTERN_RULES.get(first.params?.pattern) : undefined;
+  if (rule) return { field, detail: rule };
   if (first.keyword === 'additionalProperties' || (first.keyword === 'boolean' && first.schemaPath?.endsWith('/additionalProperties'))) {
     return { field: field ?? fieldOf({ ...first, keyword: 'additionalProperties' }), detail: 'is not a known property' };
   }

@@ -1,4 +1,3 @@
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { installAdminAuth } from '../../plugins/admin-auth.js';
@@ -17,6 +16,7 @@ import reviewCampaignsRoutes from './review-campaigns.routes.js';
 import reviewsRoutes from './reviews.routes.js';
 import rolesRoutes from './roles.routes.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import { adminValidatorCompiler } from './validator.js';
 import scimSchemasRoutes from './scim-schemas.routes.js';
 import oauthClientsRoutes from './oauth-clients.routes.js';
 import settingsRoutes from './settings.routes.js';
@@ -31,9 +31,7 @@ import webhooksRoutes from './webhooks.routes.js';
  */
 const adminRoutes: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   for (const schema of [...SHARED_SCHEMAS, Simulation]) app.addSchema(schema);
-  // TypeBox's own compiler: unknown body properties are refused (the app's Ajv would silently
-  // drop them), query and path values are converted to their schema types.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(adminValidatorCompiler);
   installAdminErrorHandling(app);
   installAdminAuth(app, config);
   installDryRun(app);

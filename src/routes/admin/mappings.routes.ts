@@ -18,7 +18,7 @@ const mappingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { adminAccess: 'read' },
       schema: { tags, summary: 'List mappings, by role name', description: 'Optionally only those of one role or matching one group.', querystring: MappingQuery, response: { 200: Page(Mapping, 'MappingPage'), ...errors(400) } },
     },
-    async (request) => accessService.mappingsPage(app.db, request.admin.workspaceId, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => accessService.mappingsPage(app.db, request.admin.workspaceId, { ...request.query, limit: request.query.limit }),
   );
 
   app.post(

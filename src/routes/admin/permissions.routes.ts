@@ -4,6 +4,7 @@ import * as accessService from '../../services/access.service.js';
 import { permissionHolders } from '../../services/effective-access.service.js';
 import { CreatePermission, HoldersPage, HoldersQuery, KeyParams, Permission, UpdatePermission } from './access-schemas.js';
 import { Cursor, errors, Limit, Page } from './schemas.js';
+import { Defaulted } from './validator.js';
 import { sendWrite, WRITE_NOTE } from './write-result.js';
 
 // The permission catalogue (data, not code: new Codex toggles are added here) and its holders.
@@ -13,8 +14,8 @@ const tags = ['Permissions'];
 const permissionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/permissions',
-    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List the permission catalogue, by key', querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }), response: { 200: Page(Permission, 'PermissionPage'), ...errors(400) } } },
-    async (request) => accessService.permissionsPage(app.db, request.admin.workspaceId, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
+    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List the permission catalogue, by key', querystring: Type.Object({ limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }), response: { 200: Page(Permission, 'PermissionPage'), ...errors(400) } } },
+    async (request) => accessService.permissionsPage(app.db, request.admin.workspaceId, { cursor: request.query.cursor, limit: request.query.limit }),
   );
 
   app.post(

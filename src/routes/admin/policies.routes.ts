@@ -5,7 +5,8 @@ import { DomainError } from '../../services/admin-errors.js';
 import * as effectivePolicy from '../../services/effective-policy.service.js';
 import * as assignment from '../../services/policy-assignment.service.js';
 import * as policies from '../../services/policies.service.js';
-import { Cursor, errors, GroupRefParam, Limit, Nullable, Page, Timestamp, UserRef, Uuid } from './schemas.js';
+import { Cursor, errors, GroupRefParam, Limit, Name, Nullable, Page, Timestamp, UserRef, Uuid } from './schemas.js';
+import { Defaulted } from './validator.js';
 import { POLICY_CHANGED_HEADER, sendWrite } from './write-result.js';
 
 // Managed policies (requirements.toml): policies and their versions, the ordered group → policy
@@ -82,12 +83,12 @@ const TomlText = Type.String({
   maxLength: policies.MAX_TOML_BYTES,
   description: 'The requirements.toml text. Invalid TOML or a wrong value of a documented key → 400 naming the line and key; unknown keys are accepted with a warning.',
 });
-const Name = Type.String({ minLength: 1, maxLength: policies.MAX_POLICY_NAME });
+const PolicyName = Name(policies.MAX_POLICY_NAME);
 const Description = Nullable(Type.String({ maxLength: policies.MAX_POLICY_DESCRIPTION }));
 
-const CreatePolicy = Type.Object({ name: Name, description: Type.Optional(Description), toml: TomlText }, { additionalProperties: false });
+const CreatePolicy = Type.Object({ name: PolicyName, description: Type.Optional(Description), toml: TomlText }, { additionalProperties: false });
 const UpdatePolicy = Type.Object(
-  { name: Type.Optional(Name), description: Type.Optional(Description), toml: Type.Optional(TomlText) },
+  { name: Type.Optional(PolicyName), description: Type.Optional(Description), toml: Type.Optional(TomlText) },
   { additionalProperties: false },
 );
 
@@ -236,11 +237,11 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'List policies',
         description: 'In name order, with where each is used.',
-        querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: Page(Policy, 'PolicyPage'), ...errors(400) },
       },
     },
-    async (request) => policies.listPolicies(app.db, request.admin.workspaceId, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
+    async (request) => policies.listPolicies(app.db, request.admin.workspaceId, { cursor: request.query.cursor, limit: request.query.limit }),
   );
 
   app.post(
@@ -328,12 +329,12 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: "A policy's versions, newest first",
         params: PolicyParams,
-        querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: Page(PolicyVersion, 'PolicyVersionPage'), ...errors(400, 404) },
       },
     },
     async (request) =>
-      policies.listVersions(app.db, request.admin.workspaceId, request.params.id, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
+      policies.listVersions(app.db, request.admin.workspaceId, request.params.id, { cursor: request.query.cursor, limit: request.query.limit }),
   );
 
   app.get(
@@ -364,14 +365,14 @@ const policiesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Users the policy applies to',
         description: 'In user-id order, a page at a time, from the maintained per-user snapshot.',
         params: PolicyParams,
-        querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor), includeTotal: Type.Optional(Type.Boolean()) }),
+        querystring: Type.Object({ limit: Defaulted(Limit), cursor: Type.Optional(Cursor), includeTotal: Type.Optional(Type.Boolean()) }),
         response: { 200: PolicyUserPage, ...errors(400, 404) },
       },
     },
     async (request) =>
       effectivePolicy.policyUsers(app.db, request.admin.workspaceId, request.params.id, {
         cursor: request.query.cursor,
-        limit: request.query.limit ?? 50,
+        limit: request.query.limit,
         includeTotal: request.query.includeTotal,
       }),
   );

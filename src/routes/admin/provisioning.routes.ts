@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { provisioningHealth } from '../../services/provisioning-health.service.js';
 import { errors, Nullable } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // Provisioning health: how each SCIM client's requests went (README "Console").
 
@@ -41,13 +42,13 @@ const provisioningRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['Provisioning'],
         summary: 'SCIM requests per client and hour, errors by type, rate-limit rejections and the last failing requests',
-        querystring: Type.Object({ hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 744, default: 24 })) }),
+        querystring: Type.Object({ hours: Defaulted(Type.Integer({ minimum: 1, maximum: 744, default: 24 })) }),
         response: { 200: ProvisioningHealth, ...errors(400) },
       },
     },
     async (request) => {
       await app.provisioning.flush(); // this instance's latest counts too
-      return provisioningHealth(app.db, request.admin.workspaceId, request.query.hours ?? 24);
+      return provisioningHealth(app.db, request.admin.workspaceId, request.query.hours);
     },
   );
 };

@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { adminAudit } from '../../plugins/admin-auth.js';
 import * as campaigns from '../../services/review-campaigns.service.js';
 import { Cursor, errors, Limit, Nullable, Page, Timestamp, UserRef, Uuid } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // Review campaigns (README "Review campaigns"): owners and compliance admins open and close them;
 // named reviewers decide keep or revoke per holder; the evidence is frozen at close.
@@ -106,11 +107,11 @@ const reviewCampaignsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Review campaigns, newest first',
         description: 'Owners and compliance admins see every campaign; anyone else the campaigns they are a named reviewer of.',
-        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])), limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])), limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: Page(Campaign, 'ReviewCampaignPage'), ...errors(400) },
       },
     },
-    async (request) => campaigns.listCampaigns(app.db, request.admin.workspaceId, campaigns.reviewerOf(request.admin), { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => campaigns.listCampaigns(app.db, request.admin.workspaceId, campaigns.reviewerOf(request.admin), { ...request.query, limit: request.query.limit }),
   );
 
   app.get(

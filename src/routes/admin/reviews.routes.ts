@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { accessTimeline, groupSizeOverTime, holdersCsv, holdersHtml, holdersOverTime, holdersReport, reportFileName } from '../../services/reviews.service.js';
-import { Cursor, errors, GroupRefParam, Nullable, UserRef } from './schemas.js';
+import { Cursor, errors, GroupRefParam, Limit, Nullable, UserRef } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // Access reviews as of a date, for compliance and owners (README "Access reviews").
 
@@ -58,7 +59,7 @@ const AccessTimeline = Type.Object(
 );
 
 const DailyCounts = Type.Array(Type.Object({ date: Type.String({ description: 'UTC day, YYYY-MM-DD' }), count: Type.Integer({ description: 'As of the end of that day (today: now)' }) }));
-const Days = Type.Object({ days: Type.Optional(Type.Integer({ minimum: 1, maximum: 366, default: 30 })) });
+const Days = Type.Object({ days: Defaulted(Type.Integer({ minimum: 1, maximum: 366, default: 30 })) });
 
 const reviewsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -72,13 +73,13 @@ const reviewsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'The access.changed events of one user with the event that caused each (a membership, a mapping, a role change, a lifecycle change) and who made it. ' +
           'Readable by codex-admins, who do not read the whole audit log. The user by id (also after deletion), userName or email.',
         params: Type.Object({ user: UserRef }),
-        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: AccessTimeline, ...errors(400, 404) },
       },
     },
     async (request) => {
       const { limit, cursor } = request.query;
-      return accessTimeline(app.db, request.admin.workspaceId, request.params.user, { limit: limit ?? 50, cursor });
+      return accessTimeline(app.db, request.admin.workspaceId, request.params.user, { limit, cursor });
     },
   );
 
@@ -94,7 +95,7 @@ const reviewsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ permission: Type.String(), days: DailyCounts }, { title: 'HoldersOverTime' }), ...errors(400) },
       },
     },
-    async (request) => holdersOverTime(app.db, request.admin.workspaceId, request.params.key, request.query.days ?? 30),
+    async (request) => holdersOverTime(app.db, request.admin.workspaceId, request.params.key, request.query.days),
   );
 
   app.get(
@@ -109,7 +110,7 @@ const reviewsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ groupId: Type.String(), days: DailyCounts }, { title: 'GroupSizeOverTime' }), ...errors(400, 404) },
       },
     },
-    async (request) => groupSizeOverTime(app.db, request.admin.workspaceId, request.params.id, request.query.days ?? 30),
+    async (request) => groupSizeOverTime(app.db, request.admin.workspaceId, request.params.id, request.query.days),
   );
 
   app.get(

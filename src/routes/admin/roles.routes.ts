@@ -3,6 +3,7 @@ import { adminAudit } from '../../plugins/admin-auth.js';
 import * as accessService from '../../services/access.service.js';
 import { CreateRole, Role, RoleParams, UpdateRole } from './access-schemas.js';
 import { Cursor, errors, Limit, Page } from './schemas.js';
+import { Defaulted } from './validator.js';
 import { sendWrite, WRITE_NOTE } from './write-result.js';
 
 // Custom roles: a name, a description, and allow / deny / inherit per permission.
@@ -12,8 +13,8 @@ const tags = ['Roles'];
 const rolesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/roles',
-    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List roles, by name', querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }), response: { 200: Page(Role, 'RolePage'), ...errors(400) } } },
-    async (request) => accessService.rolesPage(app.db, request.admin.workspaceId, { cursor: request.query.cursor, limit: request.query.limit ?? 50 }),
+    { config: { adminAccess: 'read' }, schema: { tags, summary: 'List roles, by name', querystring: Type.Object({ limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }), response: { 200: Page(Role, 'RolePage'), ...errors(400) } } },
+    async (request) => accessService.rolesPage(app.db, request.admin.workspaceId, { cursor: request.query.cursor, limit: request.query.limit }),
   );
 
   app.post(

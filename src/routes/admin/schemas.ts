@@ -56,6 +56,12 @@ export function Page<T extends TSchema>(item: T, title: string) {
 }
 
 export const Uuid = Type.String({ format: 'uuid' });
+
+/** A name people read: not blank, no leading or trailing white space, no control characters. */
+export const NAME_PATTERN = '^[^\\s\\u0000-\\u001f\\u007f](?:[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f])?$';
+/** Free text that names something (an IdP group): no control characters. */
+export const NO_CONTROL_PATTERN = '^[^\\u0000-\\u001f\\u007f]*$';
+export const Name = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: NAME_PATTERN, description: 'No leading or trailing spaces, no control characters' });
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -4,6 +4,7 @@ import { adminAudit } from '../../plugins/admin-auth.js';
 import * as scimSchemas from '../../services/scim-schemas.service.js';
 import { DateTime } from './access-schemas.js';
 import { errors } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // SCIM extension schemas the workspace declares (RFC 7643 §3.3, attributes as in §7), its policy
 // for attributes nobody declared, and the tally of such attributes that clients sent.
@@ -25,7 +26,7 @@ const Extension = Type.Object(
 
 const UrnParams = Type.Object({ urn: Type.String({ minLength: 1, maxLength: 256, description: 'The schema URN, URL-encoded' }) });
 const Force = Type.Object({
-  force: Type.Optional(Type.Boolean({ default: false, description: 'Proceed although stored values would lose their declaration (they are kept)' })),
+  force: Defaulted(Type.Boolean({ default: false, description: 'Proceed although stored values would lose their declaration (they are kept)' })),
 });
 const Policy = Literals(['store', 'reject'] as const, 'store: keep attributes nobody declared verbatim (returned, not filterable) and count them; reject: 400 invalidValue naming them');
 const ScimSettings = Type.Object({ unknownAttributes: Policy }, { additionalProperties: false, title: 'ScimSettings' });

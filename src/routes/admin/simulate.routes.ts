@@ -79,7 +79,7 @@ const simulateRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app
         log: request.log,
         schemas: await workspaceSchemas(app.db, workspaceId),
       };
-      return dryRun(dryRunPage(request.query.limit ?? 100, request.query.cursor), () => runScim(ctx, method, target, body, ifMatch));
+      return dryRun(dryRunPage(request.query.limit, request.query.cursor), () => runScim(ctx, method, target, body, ifMatch));
     },
   );
 };

@@ -3,6 +3,7 @@ import { adminAudit } from '../../plugins/admin-auth.js';
 import * as tokens from '../../services/tokens.service.js';
 import { DateTime } from './access-schemas.js';
 import { errors, Nullable } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // SCIM bearer tokens of the caller's workspace, for owners: create (the secret is shown once),
 // list with last use, revoke, and rotate with an overlap in which the old and the new secret both
@@ -95,14 +96,14 @@ const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Replace a SCIM token; the old secret keeps working for the overlap',
         params: IdParams,
         body: Type.Object(
-          { overlapSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: tokens.MAX_ROTATION_OVERLAP_SECONDS, default: DEFAULT_OVERLAP_SECONDS, description: 'How long the old secret still works (0: stops now)' })) },
+          { overlapSeconds: Defaulted(Type.Integer({ minimum: 0, maximum: tokens.MAX_ROTATION_OVERLAP_SECONDS, default: DEFAULT_OVERLAP_SECONDS, description: 'How long the old secret still works (0: stops now)' })) },
           { additionalProperties: false },
         ),
         response: { 201: RotatedToken, ...errors(400, 404) },
       },
     },
     async (request, reply) => {
-      const rotated = await tokens.rotateToken(app.db, { id: request.params.id, overlapSeconds: request.body.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS, workspaceId: request.admin.workspaceId }, adminAudit(request).actor);
+      const rotated = await tokens.rotateToken(app.db, { id: request.params.id, overlapSeconds: request.body.overlapSeconds, workspaceId: request.admin.workspaceId }, adminAudit(request).actor);
       return reply.code(201).header('cache-control', 'no-store').send({ ...rotated, oldExpiresAt: rotated.oldExpiresAt.toISOString() });
     },
   );

@@ -4,6 +4,7 @@ import { adminAudit } from '../../plugins/admin-auth.js';
 import * as webhooks from '../../services/webhooks.service.js';
 import { DateTime } from './access-schemas.js';
 import { Cursor, errors, Limit, Nullable, Page, Uuid } from './schemas.js';
+import { Defaulted } from './validator.js';
 
 // Signed change webhooks (Standard Webhooks), for owners: endpoints, their delivery log,
 // redelivery and replay (README "Webhooks").
@@ -116,11 +117,11 @@ const webhooksRoutes: FastifyPluginAsyncTypebox<{ config: Config }> = async (app
         tags,
         summary: 'The delivery log: every delivery with its attempts (status, latency, last error, a response excerpt)',
         params: Id,
-        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered')])), limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }),
+        querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered')])), limit: Defaulted(Limit), cursor: Type.Optional(Cursor) }),
         response: { 200: Page(Delivery, 'WebhookDeliveryPage'), ...errors(400, 404) },
       },
     },
-    async (request) => webhooks.listDeliveries(app.db, request.admin.workspaceId, request.params.id, { ...request.query, limit: request.query.limit ?? 50 }),
+    async (request) => webhooks.listDeliveries(app.db, request.admin.workspaceId, request.params.id, { ...request.query, limit: request.query.limit }),
   );
 
   app.post(

@@ -73,6 +73,11 @@ t.test('access model over the admin API', async (t) => {
     await expect400(t, 'POST', '/roles', { name: 'X', permissions: { codex_local: 'maybe' } }, 'permissions.codex_local');
     await expect400(t, 'POST', '/roles', { name: 'X', permissions: { not_a_permission: 'allow' } }, 'permissions.not_a_permission');
     await expect400(t, 'POST', '/roles', { name: ' padded' }, 'name');
+    await expect400(t, 'POST', '/roles', { name: 'tab\there' }, 'name');
+    await expect400(t, 'POST', '/roles', { name: 'X', extra: true }, 'extra');
+    const padded = json(await api('POST', '/roles', { body: { name: 'padded ' } }));
+    t.match(padded, { detail: 'field name must not be blank, start or end with spaces, or contain control characters', errors: [{ pointer: '/name' }] }, 'the name rule in words, not its pattern');
+    t.notOk(json(await api('GET', '/roles?limit=500')).items.some((r: { name: string }) => r.name.trim() !== r.name), 'no refused name was stored');
     const dup = await api('POST', '/roles', { body: { name: 'REVIEWERS' } });
     t.equal(dup.statusCode, 409, 'names are case-insensitive');
     t.equal(json(dup).field, 'name');
@@ -114,6 +119,8 @@ t.test('access model over the admin API', async (t) => {
 
     await expect400(t, 'POST', '/mappings', { roleId: pilots.id, groupDisplayName: 'a', groupExternalId: 'b' }, 'groupDisplayName');
     await expect400(t, 'POST', '/mappings', { roleId: 'pilots', groupDisplayName: 'a' }, 'roleId');
+    await expect400(t, 'POST', '/mappings', { roleId: pilots.id, groupDisplayName: 'line\nbreak' }, 'groupDisplayName');
+    await expect400(t, 'POST', '/mappings', { roleId: pilots.id, groupExternalId: '' }, 'groupExternalId');
     await expect400(t, 'POST', '/mappings', { roleId: '00000000-0000-0000-0000-000000000000', groupDisplayName: 'a' }, 'roleId');
     await expect400(t, 'POST', '/mappings', { roleId: pilots.id, groupId: '00000000-0000-0000-0000-000000000000' }, 'groupId');
     await expect400(t, 'GET', '/mappings?roleId=xyz', undefined, 'roleId');
