@@ -10,6 +10,7 @@ import metricsPlugin from './plugins/metrics.js';
 import consolePlugin from './console/plugin.js';
 import openapiPlugin from './plugins/openapi.js';
 import provisioningHealthPlugin from './plugins/provisioning-health.js';
+import { buildSerializer } from './plugins/serializers.js';
 import webhookWorkerPlugin from './plugins/webhook-worker.js';
 import adminRoutes from './routes/admin/index.js';
 import healthRoutes from './routes/health.js';
@@ -43,6 +44,7 @@ export async function buildApp(config: Config, deps: AppDependencies = {}): Prom
       ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
     bodyLimit: config.bodyLimit,
+    schemaController: { compilersFactory: { buildSerializer } },
     // meta.location, request.ip in logs and the protocol come from X-Forwarded-* only when set.
     trustProxy: trustedProxies(config.trustProxy),
     requestIdHeader: 'x-request-id',
