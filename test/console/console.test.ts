@@ -1,3 +1,4 @@
+// @dialect-independent: the browser over the admin API, whose reads and writes the route tests run on both databases.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
